@@ -1,0 +1,150 @@
+/**
+ * API Gateway request mapping templates that turn a webhook into an SQS SendMessage
+ * call (query protocol, form-encoded) whose MessageBody is the v1 envelope
+ * (functions/shared/envelope.ts).
+ *
+ * Each template is emitted as a single line: Velocity's handling of newlines after
+ * directives differs between implementations, and a stray newline inside MessageBody
+ * would change the stored bytes. Literal JSON is URL-encoded here, at synth time; every
+ * value from the request is base64-encoded and then URL-encoded by $util, so nothing a
+ * sender writes can break the JSON or the form encoding.
+ */
+
+/** How the template finds the repository, which becomes the FIFO MessageGroupId. */
+export type BodyKind = 'json' | 'form';
+
+export interface SendMessageTemplateOptions {
+  /** The allowlisted route, recorded in the envelope so the drain replays to the same path. */
+  readonly route: string;
+  readonly bodyKind: BodyKind;
+}
+
+/** SQS limits MessageGroupId and MessageDeduplicationId to 128 characters. */
+export const SQS_ID_MAX_LENGTH = 128;
+
+/** URL-encode a literal exactly as $util.urlEncode would (application/x-www-form-urlencoded). */
+export function formEncode(literal: string): string {
+  return encodeURIComponent(literal)
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/%20/g, '+');
+}
+
+const lit = (json: string): string => formEncode(json);
+const b64 = (expr: string): string => `$util.urlEncode($util.base64Encode(${expr}))`;
+
+/**
+ * Finds the repository name into $repo. JSON bodies are read with $input.path only when
+ * the body looks like a JSON object, so plain-text bodies are still queued (Jenkins
+ * decides what to do with them). Form bodies carry GitHub's JSON in `payload=`.
+ */
+function repositoryLookup(kind: BodyKind): string {
+  const names = ['$.repository.full_name', '$.project.path_with_namespace'];
+  if (kind === 'json') {
+    return (
+      `#set($repo = '')` +
+      `#if($input.body.trim().startsWith('{'))` +
+      names.map((path) => `#if($repo == '')#set($repo = "$!input.path('${path}')")#end`).join('') +
+      `#end`
+    );
+  }
+  return (
+    `#set($repo = '')` +
+    `#set($form = $input.body)` +
+    `#if($form.startsWith('payload='))` +
+    `#set($end = $form.indexOf('&'))#if($end < 0)#set($end = $form.length())#end` +
+    `#set($doc = $util.parseJson($util.urlDecode($form.substring(8, $end))))` +
+    `#if($doc.repository)#set($repo = "$!doc.repository.full_name")#end` +
+    `#end`
+  );
+}
+
+/**
+ * MessageGroupId: one group per repository (lower-cased, so coarser at worst, never finer).
+ * Characters SQS does not allow become `_`; that can only merge groups, never split one.
+ * Deliveries with no repository (organisation-level events) share one group per route.
+ */
+function groupIdLookup(route: string): string {
+  return (
+    `#if($repo == '')#set($group = "route:${route}")` +
+    `#else#set($group = "repo:$repo.toLowerCase().replaceAll('[^a-z0-9._/-]', '_')")#end` +
+    `#if($group.length() > ${SQS_ID_MAX_LENGTH})#set($group = $group.substring(0, ${SQS_ID_MAX_LENGTH}))#end`
+  );
+}
+
+/**
+ * MessageDeduplicationId from the sender's delivery id: GitHub's X-GitHub-Delivery with
+ * the hook id (one event delivered to a repo hook and an org hook is two deliveries),
+ * GitLab's X-Gitlab-Event-UUID, Gitea's X-Gitea-Delivery, Bitbucket's X-Request-UUID.
+ * Anything that is not a safe SQS id falls back to the API Gateway request id.
+ */
+const DELIVERY_HEADERS: ReadonlyArray<readonly [header: string, prefix: string]> = [
+  ['x-github-delivery', 'gh'],
+  ['x-gitlab-event-uuid', 'gl'],
+  ['x-gitea-delivery', 'gt'],
+  ['x-request-uuid', 'bb'],
+];
+
+function captureDeliveryHeaders(): string {
+  return (
+    `#set($lname = $name.toLowerCase())` +
+    DELIVERY_HEADERS.map(([header]) => `#if($lname == '${header}')#set($d_${header.replace(/-/g, '_')} = $value)#end`).join('') +
+    `#if($lname == 'x-github-hook-id')#set($hookId = $value)#end`
+  );
+}
+
+function dedupIdLookup(): string {
+  const chain = DELIVERY_HEADERS.map(([header, prefix], index) => {
+    const variable = `$d_${header.replace(/-/g, '_')}`;
+    const id = prefix === 'gh' ? `"gh:$!hookId:${variable}"` : `"${prefix}:${variable}"`;
+    return `${index === 0 ? '#if' : '#elseif'}("$!${variable.slice(1)}" != '')#set($dedup = ${id})`;
+  }).join('');
+  return (
+    `#set($dedup = '')${chain}#end` +
+    `#if(!$dedup.matches('[A-Za-z0-9._:-]{1,${SQS_ID_MAX_LENGTH}}'))#set($dedup = "req:$context.requestId")#end`
+  );
+}
+
+function pairsOf(mapExpr: string, capture: string): string {
+  return (
+    `#set($first = true)` +
+    `#foreach($name in ${mapExpr}.keySet())` +
+    `#set($value = ${mapExpr}.get($name))${capture}` +
+    `#if(!$first)${lit(',')}#end#set($first = false)` +
+    `${lit('["')}${b64('$name')}${lit('","')}${b64('$value')}${lit('"]')}` +
+    `#end`
+  );
+}
+
+export function sendMessageTemplate(options: SendMessageTemplateOptions): string {
+  return [
+    `#set($params = $input.params())`,
+    `#set($hookId = '')`,
+    DELIVERY_HEADERS.map(([header]) => `#set($d_${header.replace(/-/g, '_')} = '')`).join(''),
+    `Action=SendMessage&MessageBody=`,
+    lit('{"v":1,"id":"'), `$context.requestId`,
+    lit('","at":'), `$context.requestTimeEpoch`,
+    lit(',"ip":"'), `$util.urlEncode($context.identity.sourceIp)`,
+    lit(`","route":${JSON.stringify(options.route)},"q":[`),
+    pairsOf('$params.querystring', ''),
+    lit('],"h":['),
+    pairsOf('$params.header', captureDeliveryHeaders()),
+    lit('],"b":"'), b64('$input.body'), lit('"}'),
+    repositoryLookup(options.bodyKind),
+    groupIdLookup(options.route),
+    dedupIdLookup(),
+    `&MessageGroupId=$util.urlEncode($group)`,
+    `&MessageDeduplicationId=$util.urlEncode($dedup)`,
+  ].join('');
+}
+
+/** Media types Spigot accepts; API Gateway answers 415 for any other (passthrough NEVER). */
+export const ACCEPTED_CONTENT_TYPES: Readonly<Record<string, BodyKind>> = {
+  'application/json': 'json',
+  'application/x-www-form-urlencoded': 'form',
+};
+
+export function requestTemplates(route: string): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(ACCEPTED_CONTENT_TYPES).map(([type, bodyKind]) => [type, sendMessageTemplate({ route, bodyKind })]),
+  );
+}
