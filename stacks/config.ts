@@ -1,0 +1,333 @@
+/**
+ * The typed configuration one Spigot stack is built from.
+ *
+ * `DEFAULT_CONFIG` is embedded so `npm run synth` works on a fresh clone with no file,
+ * no network and no AWS credentials. A deployment overrides it with a JSON file
+ * (spigot.config.json, or the path in SPIGOT_CONFIG); `loadConfig` validates the merge
+ * and every error names the field and says how to fix it.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+export interface ThrottleConfig {
+  /** Steady-state requests per second for the whole stage. @default 50 */
+  readonly rateLimit: number;
+  /** Burst capacity. @default 100 */
+  readonly burstLimit: number;
+}
+
+export interface ProbeConfig {
+  /**
+   * Jenkins path probed before any release. `/whoAmI/api/json` is served to anonymous
+   * users without creating a session (unlike `/login`) and answers 503 while Jenkins starts.
+   * @default "/whoAmI/api/json"
+   */
+  readonly path: string;
+  /** @default "GET" */
+  readonly method: 'GET' | 'HEAD';
+  /** Statuses that count as healthy. @default [200] */
+  readonly expectStatus: readonly number[];
+  /** @default 5000 */
+  readonly timeoutMs: number;
+}
+
+export interface DrainConfig {
+  /** EventBridge schedule expression. @default "rate(1 minute)" */
+  readonly schedule: string;
+  /** Lambda timeout; the queue's visibility timeout is derived from it. @default 300 */
+  readonly timeoutSeconds: number;
+  /** @default 256 */
+  readonly memoryMb: number;
+  /** Most webhooks in flight to Jenkins at once (Jenkins' SCM event pool has 10 threads). @default 8 */
+  readonly concurrency: number;
+  /** Optional cap on releases per second across all repositories. @default undefined (no cap) */
+  readonly ratePerSecond?: number;
+  /** Timeout of one POST to Jenkins. @default 10000 */
+  readonly httpTimeoutMs: number;
+  /** Attempts per webhook within one run for transient failures (5xx, timeouts, resets). @default 3 */
+  readonly maxAttempts: number;
+  /** Consecutive failed releases (5xx or connection errors) that close the spigot. @default 5 */
+  readonly autoCloseAfterFailures: number;
+  /** Reopen after this many consecutive healthy probes, only if the drain closed it. @default undefined (never) */
+  readonly autoReopenAfterHealthyProbes?: number;
+  /** SSM SecureString holding `user:apiToken` for Jenkins; enables the quiet-down check. @default undefined */
+  readonly credentialsParameterName?: string;
+  /** SSM SecureString with the GitHub webhook secret; when set, the drain verifies signatures too. @default undefined */
+  readonly webhookSecretParameterName?: string;
+  /** @default "INFO" */
+  readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  readonly probe: ProbeConfig;
+}
+
+export interface AlarmConfig {
+  /** E-mail address subscribed to the alarm topic. @default undefined (topic only) */
+  readonly email?: string;
+  /** Alarm when the oldest held webhook is older than this while the spigot is open. @default 900 */
+  readonly oldestMessageAgeSeconds: number;
+  /** Alarm when the spigot has been closed longer than this. @default 4 */
+  readonly maxClosedHours: number;
+  /** API 4xx responses per 5 minutes that count as a spike. @default 50 */
+  readonly api4xxPer5Minutes: number;
+  /** API 5xx responses per 5 minutes that count as a spike. @default 1 */
+  readonly api5xxPer5Minutes: number;
+}
+
+export type BackendConfig =
+  | { readonly type: 'local'; readonly path?: string }
+  | { readonly type: 's3'; readonly bucket: string; readonly key: string; readonly region: string; readonly dynamodbTable?: string };
+
+export interface SpigotConfig {
+  /** Names every resource; one stack per environment. @default "spigot" */
+  readonly name: string;
+  /** @default "us-east-1" */
+  readonly region: string;
+  /** Base URL of Jenkins, with its context path if any. */
+  readonly jenkinsUrl: string;
+  /** Webhook paths accepted (POST only). @default ["/github-webhook/", "/generic-webhook-trigger/invoke"] */
+  readonly routes: readonly string[];
+  /** Source CIDRs allowed to call the API (e.g. GitHub's hook ranges). @default [] (anyone) */
+  readonly allowedSourceCidrs: readonly string[];
+  readonly throttle: ThrottleConfig;
+  /** Retention of access and drain logs. @default 365 */
+  readonly logRetentionDays: number;
+  /** Receives before SQS moves a message to the DLQ; see README "Why maxReceiveCount is high". @default 100 */
+  readonly maxReceiveCount: number;
+  readonly drain: DrainConfig;
+  readonly alarms: AlarmConfig;
+  readonly backend: BackendConfig;
+  /** Extra tags on every resource. @default {} */
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+export const DEFAULT_CONFIG: SpigotConfig = {
+  name: 'spigot',
+  region: 'us-east-1',
+  jenkinsUrl: 'https://jenkins.example.invalid',
+  routes: ['/github-webhook/', '/generic-webhook-trigger/invoke'],
+  allowedSourceCidrs: [],
+  throttle: { rateLimit: 50, burstLimit: 100 },
+  logRetentionDays: 365,
+  maxReceiveCount: 100,
+  drain: {
+    schedule: 'rate(1 minute)',
+    timeoutSeconds: 300,
+    memoryMb: 256,
+    concurrency: 8,
+    httpTimeoutMs: 10000,
+    maxAttempts: 3,
+    autoCloseAfterFailures: 5,
+    logLevel: 'INFO',
+    probe: { path: '/whoAmI/api/json', method: 'GET', expectStatus: [200], timeoutMs: 5000 },
+  },
+  alarms: { oldestMessageAgeSeconds: 900, maxClosedHours: 4, api4xxPer5Minutes: 50, api5xxPer5Minutes: 1 },
+  backend: { type: 'local' },
+  tags: {},
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid Spigot configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** CloudWatch Logs accepts only these retention values. */
+const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+const ROUTE = /^(\/[A-Za-z0-9._~-]+)+\/?$/;
+const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$|^[0-9a-fA-F:]+\/\d{1,3}$/;
+
+type Json = unknown;
+const isObject = (v: Json): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Deep-merges a user override onto the defaults; arrays and scalars replace. */
+export function mergeConfig(base: Json, override: Json): Json {
+  if (!isObject(base) || !isObject(override)) return override === undefined ? base : override;
+  const merged: Record<string, Json> = { ...base };
+  for (const [key, value] of Object.entries(override)) merged[key] = mergeConfig(base[key], value);
+  return merged;
+}
+
+class Checker {
+  readonly problems: string[] = [];
+  constructor(private readonly source: string) {}
+
+  fail(field: string, message: string): void {
+    this.problems.push(`${field}: ${message} (set it in ${this.source})`);
+  }
+
+  unknownKeys(value: Record<string, Json>, known: Record<string, unknown>, prefix: string): void {
+    for (const key of Object.keys(value)) {
+      if (!(key in known)) {
+        this.fail(`${prefix}${key}`, `unknown setting; known settings here are ${Object.keys(known).join(', ')}`);
+      }
+    }
+  }
+
+  int(value: Json, field: string, min: number, max: number): void {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      this.fail(field, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    }
+  }
+
+  text(value: Json, field: string, pattern: RegExp, hint: string): void {
+    if (typeof value !== 'string' || !pattern.test(value)) this.fail(field, `${hint}, got ${JSON.stringify(value)}`);
+  }
+
+  oneOf(value: Json, field: string, options: readonly string[]): void {
+    if (typeof value !== 'string' || !options.includes(value)) {
+      this.fail(field, `must be one of ${options.map((o) => JSON.stringify(o)).join(', ')}, got ${JSON.stringify(value)}`);
+    }
+  }
+}
+
+function checkJenkinsUrl(c: Checker, value: Json): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(String(value));
+  } catch {
+    c.fail('jenkinsUrl', `must be an absolute http(s) URL such as "https://jenkins.example.com/jenkins", got ${JSON.stringify(value)}`);
+    return;
+  }
+  if (!['http:', 'https:'].includes(url.protocol) || url.search || url.hash || url.username) {
+    c.fail('jenkinsUrl', 'must be a plain http(s) base URL with no query, fragment or credentials (credentials go in drain.credentialsParameterName)');
+  }
+}
+
+function checkRoutes(c: Checker, routes: Json): void {
+  if (!Array.isArray(routes) || routes.length === 0) {
+    c.fail('routes', 'must list at least one webhook path, e.g. ["/github-webhook/"]');
+    return;
+  }
+  const seen = new Set<string>();
+  routes.forEach((route, i) => {
+    c.text(route, `routes[${i}]`, ROUTE, 'must be a path like "/github-webhook/" made of letters, digits and . _ ~ - (no {parameters})');
+    const key = String(route).replace(/\/$/, '').toLowerCase();
+    if (seen.has(key)) c.fail(`routes[${i}]`, `duplicates another route (API Gateway ignores a trailing slash and case is ambiguous): ${JSON.stringify(route)}`);
+    seen.add(key);
+  });
+}
+
+function checkCidrs(c: Checker, cidrs: Json): void {
+  if (!Array.isArray(cidrs)) {
+    c.fail('allowedSourceCidrs', 'must be a list of CIDR blocks such as ["192.30.252.0/22"], or [] to allow any source');
+    return;
+  }
+  cidrs.forEach((cidr, i) => c.text(cidr, `allowedSourceCidrs[${i}]`, CIDR, 'must be a CIDR block such as "192.30.252.0/22"'));
+}
+
+function checkDrain(c: Checker, d: Record<string, Json>): void {
+  const known = { ...DEFAULT_CONFIG.drain, ratePerSecond: 0, autoReopenAfterHealthyProbes: 0, credentialsParameterName: '', webhookSecretParameterName: '' };
+  c.unknownKeys(d, known, 'drain.');
+  c.text(d.schedule, 'drain.schedule', /^(rate\(\d+ (minute|minutes|hour|hours)\)|cron\(.+\))$/, 'must be an EventBridge schedule such as "rate(1 minute)"');
+  c.int(d.timeoutSeconds, 'drain.timeoutSeconds', 30, 900);
+  c.int(d.memoryMb, 'drain.memoryMb', 128, 10240);
+  c.int(d.concurrency, 'drain.concurrency', 1, 64);
+  c.int(d.httpTimeoutMs, 'drain.httpTimeoutMs', 100, 120000);
+  c.int(d.maxAttempts, 'drain.maxAttempts', 1, 10);
+  c.int(d.autoCloseAfterFailures, 'drain.autoCloseAfterFailures', 1, 1000);
+  if (d.ratePerSecond !== undefined) c.int(d.ratePerSecond, 'drain.ratePerSecond', 1, 10000);
+  if (d.autoReopenAfterHealthyProbes !== undefined) c.int(d.autoReopenAfterHealthyProbes, 'drain.autoReopenAfterHealthyProbes', 1, 1000);
+  for (const name of ['credentialsParameterName', 'webhookSecretParameterName'] as const) {
+    if (d[name] !== undefined) c.text(d[name], `drain.${name}`, /^\/?[A-Za-z0-9_.\-/]{1,2011}$/, 'must be an SSM parameter name such as "/jenkins/spigot-token"');
+  }
+  c.oneOf(d.logLevel, 'drain.logLevel', ['DEBUG', 'INFO', 'WARN', 'ERROR']);
+  const probe = d.probe;
+  if (!isObject(probe)) {
+    c.fail('drain.probe', 'must be an object with path, method, expectStatus and timeoutMs');
+  } else {
+    c.unknownKeys(probe, DEFAULT_CONFIG.drain.probe as unknown as Record<string, unknown>, 'drain.probe.');
+    c.text(probe.path, 'drain.probe.path', /^\/\S*$/, 'must be a path under jenkinsUrl such as "/whoAmI/api/json"');
+    c.oneOf(probe.method, 'drain.probe.method', ['GET', 'HEAD']);
+    c.int(probe.timeoutMs, 'drain.probe.timeoutMs', 100, 60000);
+    if (!Array.isArray(probe.expectStatus) || probe.expectStatus.length === 0) {
+      c.fail('drain.probe.expectStatus', 'must list the HTTP statuses that mean healthy, e.g. [200]');
+    } else {
+      probe.expectStatus.forEach((s, i) => c.int(s, `drain.probe.expectStatus[${i}]`, 100, 599));
+    }
+    if (typeof probe.timeoutMs === 'number' && typeof d.timeoutSeconds === 'number' && probe.timeoutMs >= d.timeoutSeconds * 1000) {
+      c.fail('drain.probe.timeoutMs', 'must be shorter than drain.timeoutSeconds');
+    }
+  }
+  if (typeof d.httpTimeoutMs === 'number' && typeof d.maxAttempts === 'number' && typeof d.timeoutSeconds === 'number'
+      && d.httpTimeoutMs * d.maxAttempts > (d.timeoutSeconds * 1000) / 2) {
+    c.fail('drain.httpTimeoutMs', 'times drain.maxAttempts must fit in half of drain.timeoutSeconds, so a webhook being sent never outlives its visibility timeout; lower one or raise drain.timeoutSeconds');
+  }
+}
+
+function checkAlarms(c: Checker, a: Record<string, Json>): void {
+  c.unknownKeys(a, { ...DEFAULT_CONFIG.alarms, email: '' }, 'alarms.');
+  if (a.email !== undefined) c.text(a.email, 'alarms.email', /^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'must be an e-mail address');
+  c.int(a.oldestMessageAgeSeconds, 'alarms.oldestMessageAgeSeconds', 60, 1209600);
+  c.int(a.maxClosedHours, 'alarms.maxClosedHours', 1, 336);
+  c.int(a.api4xxPer5Minutes, 'alarms.api4xxPer5Minutes', 1, 1000000);
+  c.int(a.api5xxPer5Minutes, 'alarms.api5xxPer5Minutes', 1, 1000000);
+}
+
+function checkBackend(c: Checker, b: Json): void {
+  if (!isObject(b)) {
+    c.fail('backend', 'must be {"type": "local"} or {"type": "s3", "bucket", "key", "region"}');
+    return;
+  }
+  if (b.type === 'local') {
+    c.unknownKeys(b, { type: 0, path: 0 }, 'backend.');
+    if (b.path !== undefined) c.text(b.path, 'backend.path', /\.tfstate$/, 'must be a file path ending in .tfstate');
+  } else if (b.type === 's3') {
+    c.unknownKeys(b, { type: 0, bucket: 0, key: 0, region: 0, dynamodbTable: 0 }, 'backend.');
+    c.text(b.bucket, 'backend.bucket', /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name');
+    c.text(b.key, 'backend.key', /^\S+$/, 'must be the state object key, e.g. "spigot/prod.tfstate"');
+    c.text(b.region, 'backend.region', /^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as "us-east-1"');
+    if (b.dynamodbTable !== undefined) c.text(b.dynamodbTable, 'backend.dynamodbTable', /^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name');
+  } else {
+    c.fail('backend.type', `must be "local" or "s3", got ${JSON.stringify(b.type)}`);
+  }
+}
+
+/** Validates a merged configuration; throws ConfigError listing every problem. */
+export function validateConfig(value: Json, source = 'the configuration'): SpigotConfig {
+  const c = new Checker(source);
+  if (!isObject(value)) throw new ConfigError([`the configuration must be a JSON object (in ${source})`]);
+  c.unknownKeys(value, DEFAULT_CONFIG as unknown as Record<string, unknown>, '');
+  c.text(value.name, 'name', /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/, 'must be 2-32 lower-case letters, digits or dashes, starting with a letter');
+  c.text(value.region, 'region', /^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as "eu-west-1"');
+  checkJenkinsUrl(c, value.jenkinsUrl);
+  checkRoutes(c, value.routes);
+  checkCidrs(c, value.allowedSourceCidrs);
+  if (!isObject(value.throttle)) c.fail('throttle', 'must be {"rateLimit": n, "burstLimit": n}');
+  else {
+    c.unknownKeys(value.throttle, DEFAULT_CONFIG.throttle as unknown as Record<string, unknown>, 'throttle.');
+    c.int(value.throttle.rateLimit, 'throttle.rateLimit', 1, 10000);
+    c.int(value.throttle.burstLimit, 'throttle.burstLimit', 1, 5000);
+  }
+  if (!LOG_RETENTION_DAYS.includes(value.logRetentionDays as number)) {
+    c.fail('logRetentionDays', `must be one of CloudWatch's retention values (${LOG_RETENTION_DAYS.join(', ')}), got ${JSON.stringify(value.logRetentionDays)}`);
+  }
+  c.int(value.maxReceiveCount, 'maxReceiveCount', 10, 1000);
+  if (isObject(value.drain)) checkDrain(c, value.drain);
+  else c.fail('drain', 'must be an object');
+  if (isObject(value.alarms)) checkAlarms(c, value.alarms);
+  else c.fail('alarms', 'must be an object');
+  checkBackend(c, value.backend);
+  if (!isObject(value.tags) || Object.values(value.tags).some((t) => typeof t !== 'string')) {
+    c.fail('tags', 'must be an object of string values');
+  }
+  if (c.problems.length > 0) throw new ConfigError(c.problems);
+  return value as unknown as SpigotConfig;
+}
+
+/** Where a user's override comes from: SPIGOT_CONFIG, else ./spigot.config.json if present. */
+export function configPath(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string | undefined {
+  if (env.SPIGOT_CONFIG) return path.resolve(cwd, env.SPIGOT_CONFIG);
+  const local = path.join(cwd, 'spigot.config.json');
+  return existsSync(local) ? local : undefined;
+}
+
+export function loadConfig(file = configPath()): SpigotConfig {
+  if (file === undefined) return validateConfig(DEFAULT_CONFIG, 'the embedded default configuration');
+  let override: Json;
+  try {
+    override = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigError([`${file} could not be read as JSON: ${(error as Error).message}`]);
+  }
+  return validateConfig(mergeConfig(DEFAULT_CONFIG, override), file);
+}

@@ -1,0 +1,173 @@
+import { Construct } from 'constructs';
+import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
+import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target';
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
+import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-function-event-invoke-config';
+import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
+import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
+import type { DrainConfig } from '../config';
+import { BundledFunctionAsset } from './bundled-function-asset';
+import { assumeRolePolicy, policyDocument, type PolicyStatement } from './iam';
+
+export interface DrainFunctionOptions {
+  readonly name: string;
+  readonly region: string;
+  readonly accountId: string;
+  readonly jenkinsUrl: string;
+  readonly queueArn: string;
+  readonly queueUrl: string;
+  readonly deadLetterQueueArn: string;
+  readonly deadLetterQueueUrl: string;
+  readonly spigotParameterName: string;
+  readonly spigotParameterArn: string;
+  readonly kmsKeyArn: string;
+  readonly logRetentionDays: number;
+  readonly drain: DrainConfig;
+}
+
+/** The metric namespace the drain writes (EMF) and the alarms read. */
+export const METRICS_NAMESPACE = 'Spigot';
+
+/**
+ * The drain Lambda and what starts it: a schedule, and any change to the spigot
+ * parameter so that opening the spigot starts releasing within seconds. Reserved
+ * concurrency 1 keeps to one drain at a time.
+ */
+export class DrainFunction extends Construct {
+  readonly function: LambdaFunction;
+  readonly logGroup: CloudwatchLogGroup;
+  readonly failedInvocations: SqsQueue;
+
+  constructor(scope: Construct, id: string, options: DrainFunctionOptions) {
+    super(scope, id);
+    const functionName = `${options.name}-drain`;
+    const { asset } = new BundledFunctionAsset(this, 'bundle', { entry: 'functions/drain/index.ts', outDir: 'dist/drain' });
+
+    this.logGroup = new CloudwatchLogGroup(this, 'logs', {
+      name: `/aws/lambda/${functionName}`,
+      retentionInDays: options.logRetentionDays,
+      kmsKeyId: options.kmsKeyArn,
+    });
+    this.failedInvocations = new SqsQueue(this, 'failed-invocations', {
+      name: `${options.name}-drain-failed-invocations`,
+      messageRetentionSeconds: 14 * 24 * 60 * 60,
+      kmsMasterKeyId: options.kmsKeyArn,
+    });
+
+    const role = new IamRole(this, 'role', { name: functionName, assumeRolePolicy: assumeRolePolicy('lambda.amazonaws.com') });
+    new IamRolePolicy(this, 'policy', { role: role.id, name: 'drain', policy: policyDocument(drainPermissions(options, this)) });
+
+    const d = options.drain;
+    const environment: Record<string, string> = {
+      JENKINS_URL: options.jenkinsUrl,
+      QUEUE_URL: options.queueUrl,
+      DLQ_URL: options.deadLetterQueueUrl,
+      SPIGOT_PARAMETER_NAME: options.spigotParameterName,
+      CONCURRENCY: String(d.concurrency),
+      HTTP_TIMEOUT_MS: String(d.httpTimeoutMs),
+      MAX_ATTEMPTS: String(d.maxAttempts),
+      AUTO_CLOSE_AFTER_FAILURES: String(d.autoCloseAfterFailures),
+      PROBE_PATH: d.probe.path,
+      PROBE_METHOD: d.probe.method,
+      PROBE_EXPECT_STATUS: d.probe.expectStatus.join(','),
+      PROBE_TIMEOUT_MS: String(d.probe.timeoutMs),
+      LOG_LEVEL: d.logLevel,
+      POWERTOOLS_SERVICE_NAME: functionName,
+      METRICS_NAMESPACE,
+      METRICS_STACK: options.name,
+      ...(d.ratePerSecond ? { RATE_PER_SECOND: String(d.ratePerSecond) } : {}),
+      ...(d.autoReopenAfterHealthyProbes ? { AUTO_REOPEN_AFTER_HEALTHY_PROBES: String(d.autoReopenAfterHealthyProbes) } : {}),
+      ...(d.credentialsParameterName ? { JENKINS_CREDENTIALS_PARAMETER: d.credentialsParameterName } : {}),
+      ...(d.webhookSecretParameterName ? { WEBHOOK_SECRET_PARAMETER: d.webhookSecretParameterName } : {}),
+    };
+
+    this.function = new LambdaFunction(this, 'function', {
+      functionName,
+      description: 'Spigot drain: releases held webhooks to Jenkins while the spigot is open',
+      role: role.arn,
+      runtime: 'nodejs22.x',
+      architectures: ['arm64'],
+      handler: 'index.handler',
+      filename: asset.path,
+      sourceCodeHash: asset.assetHash,
+      timeout: d.timeoutSeconds,
+      memorySize: d.memoryMb,
+      reservedConcurrentExecutions: 1,
+      kmsKeyArn: options.kmsKeyArn,
+      tracingConfig: { mode: 'Active' },
+      deadLetterConfig: { targetArn: this.failedInvocations.arn },
+      loggingConfig: { logFormat: 'JSON', logGroup: this.logGroup.name, applicationLogLevel: d.logLevel, systemLogLevel: 'WARN' },
+      environment: { variables: environment },
+      dependsOn: [this.logGroup],
+    });
+    new LambdaFunctionEventInvokeConfig(this, 'async', {
+      functionName: this.function.functionName,
+      // A drain that could not start is replaced by the next scheduled one; retries only pile up.
+      maximumRetryAttempts: 0,
+      maximumEventAgeInSeconds: 120,
+    });
+
+    this.trigger('schedule', { scheduleExpression: d.schedule, description: 'Spigot drain schedule' });
+    this.trigger('spigot-changed', {
+      description: 'Run the drain as soon as the spigot parameter changes',
+      eventPattern: JSON.stringify({
+        source: ['aws.ssm'],
+        'detail-type': ['Parameter Store Change'],
+        detail: { name: [options.spigotParameterName], operation: ['Create', 'Update'] },
+      }),
+    });
+  }
+
+  private trigger(id: string, rule: { scheduleExpression?: string; eventPattern?: string; description: string }): void {
+    const eventRule = new CloudwatchEventRule(this, id, { name: `${this.function.functionName}-${id}`, ...rule });
+    new CloudwatchEventTarget(this, `${id}-target`, { rule: eventRule.name, arn: this.function.arn });
+    new LambdaPermission(this, `${id}-permission`, {
+      statementId: `events-${id}`,
+      action: 'lambda:InvokeFunction',
+      functionName: this.function.functionName,
+      principal: 'events.amazonaws.com',
+      sourceArn: eventRule.arn,
+    });
+  }
+}
+
+/** Least privilege: exactly the calls functions/drain makes, on exactly its resources. */
+function drainPermissions(options: DrainFunctionOptions, drain: DrainFunction): PolicyStatement[] {
+  const parameterArn = (name: string) =>
+    `arn:aws:ssm:${options.region}:${options.accountId}:parameter/${name.replace(/^\//, '')}`;
+  const secrets = [options.drain.credentialsParameterName, options.drain.webhookSecretParameterName].filter(
+    (name): name is string => name !== undefined,
+  );
+  const statements: PolicyStatement[] = [
+    {
+      Sid: 'ReleaseFromBuffer',
+      Effect: 'Allow',
+      Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'],
+      Resource: options.queueArn,
+    },
+    { Sid: 'DeadLetterPoison', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: [options.deadLetterQueueArn, drain.failedInvocations.arn] },
+    { Sid: 'ReadAndCloseSpigot', Effect: 'Allow', Action: ['ssm:GetParameter', 'ssm:PutParameter'], Resource: options.spigotParameterArn },
+    { Sid: 'QueueEncryption', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: options.kmsKeyArn },
+    { Sid: 'Tracing', Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
+    {
+      Sid: 'Logs',
+      Effect: 'Allow',
+      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      Resource: `${drain.logGroup.arn}:*`,
+    },
+  ];
+  if (secrets.length > 0) {
+    statements.push({ Sid: 'ReadJenkinsSecrets', Effect: 'Allow', Action: 'ssm:GetParameter', Resource: secrets.map(parameterArn) });
+    statements.push({
+      Sid: 'DecryptSecureStrings',
+      Effect: 'Allow',
+      Action: 'kms:Decrypt',
+      Resource: `arn:aws:kms:${options.region}:${options.accountId}:key/*`,
+      Condition: { StringEquals: { 'kms:ViaService': `ssm.${options.region}.amazonaws.com` } },
+    });
+  }
+  return statements;
+}

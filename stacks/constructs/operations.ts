@@ -1,0 +1,119 @@
+import { Construct } from 'constructs';
+import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboard';
+import { CloudwatchMetricAlarm, type CloudwatchMetricAlarmConfig } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
+import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic';
+import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription';
+import type { AlarmConfig } from '../config';
+import { METRICS_NAMESPACE } from './drain-function';
+
+export interface OperationsOptions {
+  readonly name: string;
+  readonly region: string;
+  readonly kmsKeyArn: string;
+  readonly apiName: string;
+  readonly stageName: string;
+  readonly queueName: string;
+  readonly deadLetterQueueName: string;
+  readonly drainFunctionName: string;
+  readonly alarms: AlarmConfig;
+}
+
+type AlarmSpec = Omit<CloudwatchMetricAlarmConfig, 'alarmName' | 'alarmActions' | 'okActions'>;
+
+/** Alarms for everything that means "webhooks are not reaching Jenkins", and one dashboard. */
+export class Operations extends Construct {
+  readonly topic: SnsTopic;
+  readonly alarms: Record<string, CloudwatchMetricAlarm> = {};
+
+  constructor(scope: Construct, id: string, o: OperationsOptions) {
+    super(scope, id);
+    this.topic = new SnsTopic(this, 'alarm-topic', { name: `${o.name}-alarms`, kmsMasterKeyId: o.kmsKeyArn });
+    if (o.alarms.email) {
+      new SnsTopicSubscription(this, 'alarm-email', { topicArn: this.topic.arn, protocol: 'email', endpoint: o.alarms.email });
+    }
+    const stack = [{ name: 'Stack', value: o.name }];
+    const spigot = (metricName: string, stat: string) => ({
+      namespace: METRICS_NAMESPACE, metricName, stat, period: 300, dimensions: stack,
+    });
+
+    this.alarm('oldest-message-while-open', o, {
+      alarmDescription: `A held webhook is older than ${o.alarms.oldestMessageAgeSeconds}s while the spigot is open: the drain is not releasing.`,
+      comparisonOperator: 'GreaterThanThreshold',
+      threshold: o.alarms.oldestMessageAgeSeconds,
+      evaluationPeriods: 2,
+      treatMissingData: 'notBreaching',
+      metricQuery: [
+        { id: 'age', metric: { namespace: 'AWS/SQS', metricName: 'ApproximateAgeOfOldestMessage', stat: 'Maximum', period: 300, dimensions: { QueueName: o.queueName } } },
+        { id: 'open', metric: { ...toMetric(spigot('SpigotOpen', 'Minimum')) } },
+        { id: 'ageWhileOpen', expression: 'IF(open >= 1, age, 0)', label: 'Oldest message age while open', returnData: true },
+      ],
+    });
+    this.alarm('dead-letters', o, {
+      alarmDescription: 'Webhooks are in the dead-letter queue: Jenkins rejected them or they could not be delivered. See `spigot dlq list`.',
+      namespace: 'AWS/SQS', metricName: 'ApproximateNumberOfMessagesVisible', dimensions: { QueueName: o.deadLetterQueueName },
+      statistic: 'Maximum', period: 300, evaluationPeriods: 1, threshold: 0, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching',
+    });
+    this.alarm('drain-errors', o, {
+      alarmDescription: 'The drain Lambda failed (crash or timeout).',
+      namespace: 'AWS/Lambda', metricName: 'Errors', dimensions: { FunctionName: o.drainFunctionName },
+      statistic: 'Sum', period: 300, evaluationPeriods: 1, threshold: 0, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching',
+    });
+    this.alarm('auto-closed', o, {
+      alarmDescription: 'The drain closed the spigot because Jenkins was unhealthy. Webhooks are held; see the runbook to reopen.',
+      ...flat(spigot('AutoCloses', 'Sum')), evaluationPeriods: 1, threshold: 0, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching',
+    });
+    for (const [family, threshold] of [['4XXError', o.alarms.api4xxPer5Minutes], ['5XXError', o.alarms.api5xxPer5Minutes]] as const) {
+      this.alarm(`api-${family.toLowerCase()}`, o, {
+        alarmDescription: `The webhook API answered ${family.slice(0, 3)} at least ${threshold} times in 5 minutes: senders' deliveries are being refused.`,
+        namespace: 'AWS/ApiGateway', metricName: family, dimensions: { ApiName: o.apiName, Stage: o.stageName },
+        statistic: 'Sum', period: 300, evaluationPeriods: 1, threshold, comparisonOperator: 'GreaterThanOrEqualToThreshold', treatMissingData: 'notBreaching',
+      });
+    }
+    this.alarm('closed-too-long', o, {
+      alarmDescription: `The spigot has been closed for more than ${o.alarms.maxClosedHours}h: is the maintenance over?`,
+      ...flat({ ...spigot('SpigotOpen', 'Maximum'), period: 3600 }),
+      evaluationPeriods: o.alarms.maxClosedHours, threshold: 1, comparisonOperator: 'LessThanThreshold', treatMissingData: 'missing',
+    });
+
+    new CloudwatchDashboard(this, 'dashboard', {
+      dashboardName: o.name,
+      dashboardBody: JSON.stringify(dashboardBody(o)),
+    });
+  }
+
+  private alarm(id: string, o: OperationsOptions, spec: AlarmSpec): void {
+    this.alarms[id] = new CloudwatchMetricAlarm(this, id, {
+      alarmName: `${o.name}-${id}`,
+      alarmActions: [this.topic.arn],
+      okActions: [this.topic.arn],
+      ...spec,
+    });
+  }
+}
+
+interface MetricRef { namespace: string; metricName: string; stat: string; period: number; dimensions: Array<{ name: string; value: string }> }
+const dims = (d: MetricRef['dimensions']) => Object.fromEntries(d.map(({ name, value }) => [name, value]));
+const toMetric = (m: MetricRef) => ({ namespace: m.namespace, metricName: m.metricName, stat: m.stat, period: m.period, dimensions: dims(m.dimensions) });
+const flat = (m: MetricRef) => ({ namespace: m.namespace, metricName: m.metricName, statistic: m.stat, period: m.period, dimensions: dims(m.dimensions) });
+
+/** The flow end to end: edge -> buffer -> drain -> Jenkins, and the dead letters. */
+function dashboardBody(o: OperationsOptions) {
+  const widget = (title: string, metrics: unknown[][], y: number, x: number) => ({
+    type: 'metric', x, y, width: 12, height: 6,
+    properties: { title, region: o.region, view: 'timeSeries', stacked: false, period: 60, metrics },
+  });
+  const api = ['AWS/ApiGateway'];
+  const apiDims = ['ApiName', o.apiName, 'Stage', o.stageName];
+  const s = [METRICS_NAMESPACE];
+  const stackDim = ['Stack', o.name];
+  return {
+    widgets: [
+      widget('1. Webhooks received by the API', [[...api, 'Count', ...apiDims, { stat: 'Sum' }], [...api, '4XXError', ...apiDims, { stat: 'Sum' }], [...api, '5XXError', ...apiDims, { stat: 'Sum' }]], 0, 0),
+      widget('2. Held in the buffer', [['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', o.queueName], ['AWS/SQS', 'ApproximateNumberOfMessagesNotVisible', 'QueueName', o.queueName], ['AWS/SQS', 'ApproximateAgeOfOldestMessage', 'QueueName', o.queueName, { yAxis: 'right' }]], 0, 12),
+      widget('3. Spigot open (1) / closed (0), auto-closes', [[...s, 'SpigotOpen', ...stackDim, { stat: 'Minimum' }], [...s, 'AutoCloses', ...stackDim, { stat: 'Sum' }], [...s, 'ProbeFailures', ...stackDim, { stat: 'Sum' }]], 6, 0),
+      widget('4. Released to Jenkins', [[...s, 'Released', ...stackDim, { stat: 'Sum' }], [...s, 'Held', ...stackDim, { stat: 'Sum' }], [...s, 'Retried', ...stackDim, { stat: 'Sum' }], [...s, 'DeadLettered', ...stackDim, { stat: 'Sum' }]], 6, 12),
+      widget('5. Dead letters', [['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', o.deadLetterQueueName]], 12, 0),
+      widget('6. Drain runs', [['AWS/Lambda', 'Invocations', 'FunctionName', o.drainFunctionName, { stat: 'Sum' }], ['AWS/Lambda', 'Errors', 'FunctionName', o.drainFunctionName, { stat: 'Sum' }], [...s, 'RunDurationMs', ...stackDim, { stat: 'Maximum', yAxis: 'right' }]], 12, 12),
+    ],
+  };
+}

@@ -1,0 +1,101 @@
+import { Construct } from 'constructs';
+import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import type { SpigotConfig } from './config';
+import { BufferQueue } from './constructs/buffer-queue';
+import { DrainFunction } from './constructs/drain-function';
+import { EncryptionKey } from './constructs/encryption-key';
+import { Operations } from './constructs/operations';
+import { SpigotParameter } from './constructs/spigot-parameter';
+import { STAGE_NAME, WebhookApi } from './constructs/webhook-api';
+
+/** Terraform versions the synthesized JSON is written for; .terraform-version must satisfy it. */
+export const REQUIRED_TERRAFORM_VERSION = '>= 1.9.8, < 2.0.0';
+
+/** The queue's visibility timeout outlives a whole drain run, so nothing being sent reappears. */
+export const visibilityTimeoutFor = (drainTimeoutSeconds: number): number => drainTimeoutSeconds + 60;
+
+/** One Spigot environment: edge, buffer, spigot, drain, alarms. */
+export class SpigotStack extends TerraformStack {
+  readonly api: WebhookApi;
+  readonly buffer: BufferQueue;
+  readonly spigot: SpigotParameter;
+  readonly drain: DrainFunction;
+  readonly operations: Operations;
+
+  constructor(scope: Construct, id: string, config: SpigotConfig) {
+    super(scope, id);
+    this.addOverride('terraform.required_version', REQUIRED_TERRAFORM_VERSION);
+    if (config.backend.type === 's3') {
+      const { bucket, key, region, dynamodbTable } = config.backend;
+      new S3Backend(this, { bucket, key, region, encrypt: true, dynamodbTable });
+    } else {
+      new LocalBackend(this, { path: config.backend.path ?? `terraform.${id}.tfstate` });
+    }
+    new AwsProvider(this, 'aws', {
+      region: config.region,
+      defaultTags: [{ tags: { Application: 'spigot', SpigotStack: config.name, ...config.tags } }],
+    });
+
+    const { key, accountId } = new EncryptionKey(this, 'encryption', { name: config.name, region: config.region });
+    this.buffer = new BufferQueue(this, 'buffer', {
+      name: config.name,
+      kmsKeyArn: key.arn,
+      visibilityTimeoutSeconds: visibilityTimeoutFor(config.drain.timeoutSeconds),
+      maxReceiveCount: config.maxReceiveCount,
+    });
+    this.spigot = new SpigotParameter(this, 'spigot', { name: config.name });
+    this.api = new WebhookApi(this, 'ingest', {
+      name: config.name,
+      region: config.region,
+      accountId,
+      routes: config.routes,
+      queueArn: this.buffer.queue.arn,
+      queueName: this.buffer.queue.name,
+      kmsKeyArn: key.arn,
+      throttle: config.throttle,
+      allowedSourceCidrs: config.allowedSourceCidrs,
+      logRetentionDays: config.logRetentionDays,
+    });
+    this.drain = new DrainFunction(this, 'drain', {
+      name: config.name,
+      region: config.region,
+      accountId,
+      jenkinsUrl: config.jenkinsUrl,
+      queueArn: this.buffer.queue.arn,
+      queueUrl: this.buffer.queue.url,
+      deadLetterQueueArn: this.buffer.deadLetterQueue.arn,
+      deadLetterQueueUrl: this.buffer.deadLetterQueue.url,
+      spigotParameterName: this.spigot.parameter.name,
+      spigotParameterArn: this.spigot.parameter.arn,
+      kmsKeyArn: key.arn,
+      logRetentionDays: config.logRetentionDays,
+      drain: config.drain,
+    });
+    this.operations = new Operations(this, 'operations', {
+      name: config.name,
+      region: config.region,
+      kmsKeyArn: key.arn,
+      apiName: this.api.api.name,
+      stageName: STAGE_NAME,
+      queueName: this.buffer.queue.name,
+      deadLetterQueueName: this.buffer.deadLetterQueue.name,
+      drainFunctionName: this.drain.function.functionName,
+      alarms: config.alarms,
+    });
+
+    config.routes.forEach((route, i) => {
+      new TerraformOutput(this, `webhook_url_${i}`, { value: this.api.webhookUrls[route], description: `Webhook URL for POST ${route}` });
+    });
+    const outputs: Record<string, [string, string]> = {
+      queue_url: [this.buffer.queue.url, 'Buffer queue (FIFO) URL'],
+      dlq_url: [this.buffer.deadLetterQueue.url, 'Dead-letter queue URL'],
+      spigot_parameter_name: [this.spigot.parameter.name, 'SSM parameter holding open/closed'],
+      drain_function_name: [this.drain.function.functionName, 'Drain Lambda function name'],
+      alarm_topic_arn: [this.operations.topic.arn, 'SNS topic that receives the alarms'],
+      api_invoke_url: [this.api.stage.invokeUrl, 'Base invoke URL of the webhook API'],
+    };
+    for (const [name, [value, description]] of Object.entries(outputs)) new TerraformOutput(this, name, { value, description });
+    new TerraformOutput(this, 'webhook_urls', { value: this.api.webhookUrls, description: 'Webhook URL for each route' });
+  }
+}
