@@ -8,6 +8,7 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
   },
   // fauxqs ships as ESM only; the suites reach it through a child process (see __tests__/support).
+  setupFiles: ['<rootDir>/__tests__/support/jest-setup.ts'],
   testTimeout: 60000,
   maxWorkers: 2,
 };

@@ -27,7 +27,7 @@ export async function startFauxqs(): Promise<Fauxqs> {
     lines.once('line', (line) => resolve((JSON.parse(line) as { endpoint: string }).endpoint));
     child.once('exit', (code) => reject(new Error(`fauxqs exited early with code ${code}`)));
   });
-  const sqs = new SQSClient({ endpoint, region: TEST_REGION, credentials: TEST_CREDENTIALS });
+  const sqs = new SQSClient({ endpoint, region: TEST_REGION, credentials: TEST_CREDENTIALS, useQueueUrlAsEndpoint: false });
   return {
     endpoint,
     sqs,

@@ -1,0 +1,117 @@
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type Message,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+
+/** A received buffer message with what the drain needs from its attributes. */
+export interface HeldWebhook {
+  readonly messageId: string;
+  readonly receiptHandle: string;
+  readonly body: string;
+  readonly groupId: string;
+  readonly sequenceNumber: string;
+  readonly deduplicationId?: string;
+  readonly receiveCount: number;
+  /** Epoch ms SQS accepted it. */
+  readonly sentAt: number;
+}
+
+export interface DeadLetterReason {
+  readonly status?: number;
+  readonly reason: string;
+}
+
+export interface BatchResult {
+  readonly failed: readonly string[];
+}
+
+/** Thin SQS calls the drain makes; every decision lives in the caller. */
+export class BufferQueueClient {
+  calls = 0;
+
+  constructor(
+    private readonly sqs: SQSClient,
+    private readonly queueUrl: string,
+    private readonly deadLetterQueueUrl: string,
+  ) {}
+
+  async receive(maxMessages: number, waitSeconds: number, abortSignal?: AbortSignal): Promise<HeldWebhook[]> {
+    this.calls += 1;
+    const result = await this.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: this.queueUrl,
+        MaxNumberOfMessages: maxMessages,
+        WaitTimeSeconds: waitSeconds,
+        MessageSystemAttributeNames: ['MessageGroupId', 'SequenceNumber', 'MessageDeduplicationId', 'ApproximateReceiveCount', 'SentTimestamp'],
+      }),
+      { abortSignal },
+    );
+    return (result.Messages ?? []).map(toHeldWebhook);
+  }
+
+  /** Deletes up to 10 messages in one call; returns the ids SQS did not delete. */
+  async deleteBatch(messages: readonly HeldWebhook[]): Promise<BatchResult> {
+    if (messages.length === 0) return { failed: [] };
+    this.calls += 1;
+    const result = await this.sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: this.queueUrl,
+        Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.receiptHandle })),
+      }),
+    );
+    return { failed: (result.Failed ?? []).map((f) => messages[Number(f.Id)].messageId) };
+  }
+
+  /** Makes messages visible again after `seconds` (0 = now). */
+  async setVisibility(messages: readonly HeldWebhook[], seconds: number): Promise<BatchResult> {
+    const failed: string[] = [];
+    for (let start = 0; start < messages.length; start += 10) {
+      const chunk = messages.slice(start, start + 10);
+      this.calls += 1;
+      const result = await this.sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: this.queueUrl,
+          Entries: chunk.map((m, i) => ({ Id: String(i), ReceiptHandle: m.receiptHandle, VisibilityTimeout: seconds })),
+        }),
+      );
+      failed.push(...(result.Failed ?? []).map((f) => chunk[Number(f.Id)].messageId));
+    }
+    return { failed };
+  }
+
+  /** Copies a poison message to the DLQ (same group, so redrive keeps order) with why. */
+  async deadLetter(message: HeldWebhook, why: DeadLetterReason): Promise<void> {
+    this.calls += 1;
+    await this.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: this.deadLetterQueueUrl,
+        MessageBody: message.body,
+        MessageGroupId: message.groupId,
+        MessageDeduplicationId: `dl:${message.messageId}`,
+        MessageAttributes: {
+          SpigotReason: { DataType: 'String', StringValue: why.reason.slice(0, 1000) },
+          ...(why.status !== undefined ? { SpigotStatus: { DataType: 'Number', StringValue: String(why.status) } } : {}),
+          SpigotOriginalMessageId: { DataType: 'String', StringValue: message.messageId },
+        },
+      }),
+    );
+  }
+}
+
+function toHeldWebhook(message: Message): HeldWebhook {
+  const a = message.Attributes ?? {};
+  return {
+    messageId: message.MessageId ?? '',
+    receiptHandle: message.ReceiptHandle ?? '',
+    body: message.Body ?? '',
+    groupId: a.MessageGroupId ?? '',
+    sequenceNumber: a.SequenceNumber ?? '0',
+    deduplicationId: a.MessageDeduplicationId,
+    receiveCount: Number(a.ApproximateReceiveCount ?? '1'),
+    sentAt: Number(a.SentTimestamp ?? Date.now()),
+  };
+}

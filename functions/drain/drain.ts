@@ -1,0 +1,196 @@
+import type { BufferQueueClient } from './adapters/buffer-queue';
+import type { JenkinsClient } from './adapters/jenkins-client';
+import type { SpigotSwitch } from './adapters/spigot-switch';
+import { evaluateProbe, evaluateQuietDown, type Health } from './core/health';
+import { classifyError, classifyResponse } from './core/outcome';
+import { RateLimiter } from './core/rate-limiter';
+import { buildReplayRequest } from './core/replay-request';
+import { totalBackoffMs } from './core/retry';
+import { verifyGitHubSignature } from './core/signature';
+import {
+  autoCloseDescription,
+  parseAutoCloseDescription,
+  parseSpigotState,
+  withHealthyProbes,
+} from './core/spigot-state';
+import { TimeBudget } from './core/time-budget';
+import { releaseHeldWebhooks, type Disposition, type ReleaseLog, type ReleaseStats } from './release';
+import type { DrainSettings } from './settings';
+import { decodeEnvelope, headerValue } from '../shared/envelope';
+import type { HeldWebhook } from './adapters/buffer-queue';
+
+export type DrainTrigger = 'schedule' | 'spigot-changed' | 'manual';
+
+export interface DrainSecrets {
+  /** `user:apiToken` for Jenkins, enabling the quiet-down check. */
+  readonly jenkinsCredentials?: string;
+  readonly webhookSecret?: string;
+}
+
+export interface DrainDeps {
+  readonly settings: DrainSettings;
+  readonly queue: BufferQueueClient;
+  readonly spigot: SpigotSwitch;
+  readonly jenkins: JenkinsClient;
+  readonly secrets: () => Promise<DrainSecrets>;
+  readonly log: ReleaseLog;
+  readonly remainingMs: () => number;
+  readonly now?: () => number;
+}
+
+export interface DrainResult {
+  readonly spigot: 'open' | 'closed';
+  readonly action: 'held (spigot closed)' | 'auto-closed' | 'reopened' | 'released';
+  readonly reason?: string;
+  readonly probeFailed?: boolean;
+  readonly stats?: ReleaseStats;
+  readonly durationMs: number;
+}
+
+/** Smoke deliveries from `spigot smoke` carry this header and never reach Jenkins. */
+export const SMOKE_HEADER = 'X-Spigot-Smoke';
+
+export async function probeJenkins(deps: Pick<DrainDeps, 'jenkins' | 'settings'>, secrets: DrainSecrets): Promise<Health> {
+  const { probe } = deps.settings;
+  try {
+    const answer = await deps.jenkins.get(probe.path, probe.timeoutMs, probe.method);
+    const health = evaluateProbe(probe.path, answer.status, probe.expectStatus);
+    if (!health.healthy || !secrets.jenkinsCredentials) return health;
+    const authorization = `Basic ${Buffer.from(secrets.jenkinsCredentials).toString('base64')}`;
+    const quiet = await deps.jenkins.get('/api/json?tree=quietingDown', probe.timeoutMs, 'GET', authorization);
+    return evaluateQuietDown(quiet.status, quiet.body);
+  } catch (error) {
+    return { healthy: false, reason: `probe ${probe.path} failed: ${classifyError(error as Error).kind === 'transient' ? (error as Error).message : 'error'}` };
+  }
+}
+
+/** One drain run: read the spigot, probe Jenkins, and only then release. */
+export async function runDrain(deps: DrainDeps, trigger: DrainTrigger): Promise<DrainResult> {
+  const now = deps.now ?? Date.now;
+  const startedAt = now();
+  const elapsed = () => now() - startedAt;
+  const { settings, log } = deps;
+
+  let value: string | undefined;
+  try {
+    value = (await deps.spigot.read()).value;
+  } catch (error) {
+    log.error('could not read the spigot parameter; holding everything', { error: (error as Error).message });
+    return { spigot: 'closed', action: 'held (spigot closed)', reason: 'spigot parameter unreadable', durationMs: elapsed() };
+  }
+  const parsed = parseSpigotState(value);
+  if (!parsed.recognised) {
+    log.error('spigot parameter holds an unrecognised value; treating it as closed', { expected: 'open or closed' });
+  }
+  const secrets = await deps.secrets();
+  if (parsed.state === 'closed') {
+    if (trigger === 'schedule' && settings.autoReopenAfterHealthyProbes && parsed.recognised) {
+      return maybeReopen(deps, secrets, elapsed);
+    }
+    return { spigot: 'closed', action: 'held (spigot closed)', reason: parsed.recognised ? undefined : 'unrecognised spigot value', durationMs: elapsed() };
+  }
+
+  const health = await probeJenkins(deps, secrets);
+  if (!health.healthy) {
+    await autoClose(deps, health.reason ?? 'probe failed');
+    return { spigot: 'closed', action: 'auto-closed', reason: health.reason, probeFailed: true, durationMs: elapsed() };
+  }
+
+  const budget = new TimeBudget(
+    { startedAt, maxRunMs: settings.maxRunMs, httpTimeoutMs: settings.httpTimeoutMs, maxAttempts: settings.maxAttempts, totalBackoffMs: totalBackoffMs(settings.maxAttempts) },
+    deps.remainingMs,
+    now,
+  );
+  const stats = await releaseHeldWebhooks(
+    {
+      queue: deps.queue,
+      budget,
+      log,
+      inspect: (message) => inspect(message, secrets),
+      attempt: async (message) => {
+        const request = buildReplayRequest(decodeEnvelope(message.body), settings.jenkinsUrl);
+        try {
+          const answer = await deps.jenkins.post(request, settings.httpTimeoutMs);
+          return classifyResponse(answer.status, answer.headers, now());
+        } catch (error) {
+          return classifyError(error as Error);
+        }
+      },
+      spigotOpen: cachedSpigotCheck(deps, settings.stateRecheckMs, now),
+      rateLimiter: settings.ratePerSecond ? new RateLimiter(settings.ratePerSecond) : undefined,
+      now,
+    },
+    {
+      concurrency: settings.concurrency,
+      maxAttempts: settings.maxAttempts,
+      autoCloseAfterFailures: settings.autoCloseAfterFailures,
+      holdSeconds: settings.holdSeconds,
+      idleWaitSeconds: settings.idleWaitSeconds,
+    },
+  );
+  if (stats.autoCloseReason) {
+    await autoClose(deps, stats.autoCloseReason);
+    return { spigot: 'closed', action: 'auto-closed', reason: stats.autoCloseReason, stats, durationMs: elapsed() };
+  }
+  return { spigot: stats.stoppedBecause === 'closed' ? 'closed' : 'open', action: 'released', stats, durationMs: elapsed() };
+}
+
+function inspect(message: HeldWebhook, secrets: DrainSecrets): Disposition {
+  let envelope;
+  try {
+    envelope = decodeEnvelope(message.body);
+  } catch (error) {
+    return { kind: 'dead-letter', reason: (error as Error).message };
+  }
+  if (headerValue(envelope, SMOKE_HEADER) !== undefined) return { kind: 'discard', reason: 'smoke test delivery' };
+  const signature = headerValue(envelope, 'X-Hub-Signature-256');
+  if (secrets.webhookSecret && signature !== undefined && !verifyGitHubSignature(secrets.webhookSecret, envelope.body, signature)) {
+    return { kind: 'dead-letter', reason: 'X-Hub-Signature-256 does not match the webhook secret (forged, or the secret changed)' };
+  }
+  return { kind: 'send' };
+}
+
+/** Re-reads the spigot at most every `intervalMs`; an unreadable parameter counts as closed. */
+function cachedSpigotCheck(deps: DrainDeps, intervalMs: number, now: () => number): () => Promise<boolean> {
+  let checkedAt = now();
+  let open = true;
+  return async () => {
+    if (now() - checkedAt < intervalMs) return open;
+    checkedAt = now();
+    try {
+      open = parseSpigotState((await deps.spigot.read()).value).state === 'open';
+    } catch (error) {
+      deps.log.error('could not re-read the spigot parameter; stopping releases', { error: (error as Error).message });
+      open = false;
+    }
+    if (!open) deps.log.info('spigot closed during the run; holding what remains');
+    return open;
+  };
+}
+
+async function autoClose(deps: DrainDeps, reason: string): Promise<void> {
+  deps.log.warn('closing the spigot: Jenkins is not healthy; webhooks stay queued', { reason });
+  try {
+    await deps.spigot.write('closed', autoCloseDescription(reason, new Date((deps.now ?? Date.now)())));
+  } catch (error) {
+    deps.log.error('could not close the spigot parameter', { error: (error as Error).message });
+  }
+}
+
+/** Reopens after N consecutive healthy probes, but only a spigot the drain itself closed. */
+async function maybeReopen(deps: DrainDeps, secrets: DrainSecrets, elapsed: () => number): Promise<DrainResult> {
+  const description = await deps.spigot.latestDescription();
+  const record = parseAutoCloseDescription(description);
+  if (!record || description === undefined) {
+    return { spigot: 'closed', action: 'held (spigot closed)', reason: 'closed by an operator', durationMs: elapsed() };
+  }
+  const health = await probeJenkins(deps, secrets);
+  const healthyProbes = health.healthy ? record.healthyProbes + 1 : 0;
+  if (health.healthy && healthyProbes >= (deps.settings.autoReopenAfterHealthyProbes ?? Infinity)) {
+    await deps.spigot.write('open', `reopened by drain after ${healthyProbes} consecutive healthy probes`);
+    deps.log.info('reopened the spigot', { healthyProbes });
+    return { spigot: 'open', action: 'reopened', durationMs: elapsed() };
+  }
+  if (healthyProbes !== record.healthyProbes) await deps.spigot.write('closed', withHealthyProbes(description, healthyProbes));
+  return { spigot: 'closed', action: 'held (spigot closed)', reason: health.reason ?? `healthy probes: ${healthyProbes}`, probeFailed: !health.healthy, durationMs: elapsed() };
+}

@@ -1,0 +1,268 @@
+import type { BufferQueueClient, HeldWebhook } from './adapters/buffer-queue';
+import { FailureRun } from './core/failure-run';
+import { groupByRepository } from './core/grouping';
+import type { Outcome } from './core/outcome';
+import type { RateLimiter } from './core/rate-limiter';
+import { backoffMs, holdVisibilitySeconds } from './core/retry';
+import type { TimeBudget } from './core/time-budget';
+
+/** What to do with one held webhook, decided before or after trying Jenkins. */
+export type Disposition =
+  | { readonly kind: 'send' }
+  | { readonly kind: 'discard'; readonly reason: string }
+  | { readonly kind: 'dead-letter'; readonly status?: number; readonly reason: string };
+
+export interface ReleaseLog {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface ReleaseDeps {
+  readonly queue: BufferQueueClient;
+  /** Checks a webhook before sending (envelope decodes, signature, smoke test). */
+  readonly inspect: (message: HeldWebhook) => Disposition;
+  /** One attempt to hand the webhook to Jenkins. */
+  readonly attempt: (message: HeldWebhook) => Promise<Outcome>;
+  readonly budget: TimeBudget;
+  /** The spigot's current state, re-read at most every few seconds. */
+  readonly spigotOpen: () => Promise<boolean>;
+  readonly log: ReleaseLog;
+  readonly rateLimiter?: RateLimiter;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly now?: () => number;
+}
+
+export interface ReleaseOptions {
+  readonly concurrency: number;
+  readonly maxAttempts: number;
+  readonly autoCloseAfterFailures: number;
+  readonly holdSeconds: number;
+  readonly idleWaitSeconds: number;
+}
+
+export interface ReleaseStats {
+  released: number;
+  held: number;
+  retried: number;
+  deadLettered: number;
+  discarded: number;
+  redelivered: number;
+  deleteFailures: number;
+  receiveCalls: number;
+  oldestAgeMs: number;
+  /** Set when a run of failures means the spigot must close. */
+  autoCloseReason?: string;
+  /** Why receiving stopped. */
+  stoppedBecause: 'budget' | 'closed' | 'auto-close';
+}
+
+interface GroupBatch {
+  readonly groupId: string;
+  readonly messages: HeldWebhook[];
+}
+
+const RECEIVE_BATCH = 10;
+/** Pause between empty receives when long polling is off (tests, or a run near its end). */
+const IDLE_PAUSE_MS = 250;
+
+/**
+ * Releases held webhooks: one poller receives batches while there is room, and up to
+ * `concurrency` workers each take one repository's batch and send it strictly in order.
+ * FIFO group locking guarantees no two workers ever hold the same repository.
+ */
+export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOptions): Promise<ReleaseStats> {
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const now = deps.now ?? Date.now;
+  const stats: ReleaseStats = {
+    released: 0, held: 0, retried: 0, deadLettered: 0, discarded: 0, redelivered: 0, deleteFailures: 0,
+    receiveCalls: 0, oldestAgeMs: 0, stoppedBecause: 'budget',
+  };
+  const failures = new FailureRun(options.autoCloseAfterFailures);
+  const ready: GroupBatch[] = [];
+  let busyWorkers = 0;
+  let polling = true;
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const signal = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const nextSignal = () => new Promise<void>((resolve) => (wake = resolve));
+  // Several waiters share one signal by re-arming it each time it fires.
+  const waiters: Array<() => void> = [];
+  const notifyAll = () => {
+    signal();
+    while (waiters.length > 0) waiters.shift()!();
+  };
+  const waitForChange = () => new Promise<void>((resolve) => waiters.push(resolve));
+
+  const stop = (because: ReleaseStats['stoppedBecause'], reason?: string) => {
+    if (!stopped) {
+      stopped = true;
+      stats.stoppedBecause = because;
+      if (reason) stats.autoCloseReason = reason;
+    }
+    notifyAll();
+  };
+
+  const hold = async (messages: readonly HeldWebhook[], seconds: number, why: string) => {
+    if (messages.length === 0) return;
+    stats.held += messages.length;
+    try {
+      const { failed } = await deps.queue.setVisibility(messages, seconds);
+      if (failed.length > 0) deps.log.warn('could not change visibility; messages reappear after the queue visibility timeout', { failed: failed.length });
+    } catch (error) {
+      deps.log.warn('could not change visibility; messages reappear after the queue visibility timeout', { error: (error as Error).message, count: messages.length });
+    }
+    deps.log.info('held webhooks', { count: messages.length, visibilitySeconds: seconds, why, group: messages[0].groupId });
+  };
+
+  /** Sends one webhook with in-run retries; returns how the batch should continue. */
+  const deliver = async (message: HeldWebhook): Promise<'done' | { holdSeconds: number; why: string }> => {
+    for (let attempt = 1; ; attempt += 1) {
+      if (stopped || !deps.budget.canSend()) return { holdSeconds: 0, why: stopped ? 'drain stopping' : 'deadline near' };
+      await deps.rateLimiter?.take();
+      const outcome = await deps.attempt(message);
+      const closeReason = failures.record(outcome);
+      if (closeReason) stop('auto-close', closeReason);
+      switch (outcome.kind) {
+        case 'delivered':
+          stats.released += 1;
+          return 'done';
+        case 'poison':
+          await deadLetter(message, outcome.status, outcome.reason);
+          return 'done';
+        case 'busy':
+          return { holdSeconds: holdVisibilitySeconds(outcome.retryAfterMs, options.holdSeconds), why: `Jenkins busy (${outcome.status})` };
+        case 'transient':
+          if (attempt >= options.maxAttempts || stopped) {
+            return { holdSeconds: stopped ? 0 : options.holdSeconds, why: `gave up for this run: ${outcome.reason}` };
+          }
+          stats.retried += 1;
+          await sleep(backoffMs(attempt));
+      }
+    }
+  };
+
+  const deadLetter = async (message: HeldWebhook, status: number | undefined, reason: string) => {
+    await deps.queue.deadLetter(message, { status, reason });
+    stats.deadLettered += 1;
+    deps.log.warn('dead-lettered webhook', { messageId: message.messageId, group: message.groupId, status, reason });
+  };
+
+  const processBatch = async (batch: GroupBatch) => {
+    const done: HeldWebhook[] = [];
+    for (let i = 0; i < batch.messages.length; i += 1) {
+      const message = batch.messages[i];
+      if (message.receiveCount > 1) {
+        stats.redelivered += 1;
+        deps.log.info('webhook received again; Jenkins may have seen it before', { messageId: message.messageId, receiveCount: message.receiveCount });
+      }
+      stats.oldestAgeMs = Math.max(stats.oldestAgeMs, now() - message.sentAt);
+      let next: 'done' | { holdSeconds: number; why: string };
+      try {
+        const disposition = deps.inspect(message);
+        if (disposition.kind === 'discard') {
+          stats.discarded += 1;
+          deps.log.info('discarded webhook without sending', { messageId: message.messageId, reason: disposition.reason });
+          next = 'done';
+        } else if (disposition.kind === 'dead-letter') {
+          await deadLetter(message, disposition.status, disposition.reason);
+          next = 'done';
+        } else {
+          next = await deliver(message);
+        }
+      } catch (error) {
+        // e.g. the DLQ send failed: keep the message and everything after it.
+        deps.log.error('could not process webhook; holding its repository', { messageId: message.messageId, error: (error as Error).message });
+        next = { holdSeconds: options.holdSeconds, why: 'processing error' };
+      }
+      if (next !== 'done') {
+        await hold(batch.messages.slice(i), next.holdSeconds, next.why);
+        break;
+      }
+      done.push(message);
+    }
+    await deleteDone(done);
+  };
+
+  const deleteDone = async (done: HeldWebhook[]) => {
+    for (let start = 0; start < done.length; start += RECEIVE_BATCH) {
+      const chunk = done.slice(start, start + RECEIVE_BATCH);
+      try {
+        const { failed } = await deps.queue.deleteBatch(chunk);
+        stats.deleteFailures += failed.length;
+        if (failed.length > 0) deps.log.warn('delete failed: these webhooks will be delivered again (duplicates)', { messageIds: failed });
+      } catch (error) {
+        stats.deleteFailures += chunk.length;
+        deps.log.warn('delete failed: these webhooks will be delivered again (duplicates)', { messageIds: chunk.map((m) => m.messageId), error: (error as Error).message });
+      }
+    }
+  };
+
+  const worker = async () => {
+    for (;;) {
+      const batch = ready.shift();
+      if (!batch) {
+        if (!polling) return;
+        await waitForChange();
+        continue;
+      }
+      if (stopped) {
+        await hold(batch.messages, 0, 'drain stopping');
+        continue;
+      }
+      busyWorkers += 1;
+      try {
+        await processBatch(batch);
+      } finally {
+        busyWorkers -= 1;
+        notifyAll();
+      }
+    }
+  };
+
+  const poll = async () => {
+    try {
+      while (!stopped) {
+        if (!deps.budget.canReceive()) break;
+        if (!(await deps.spigotOpen())) {
+          stop('closed');
+          break;
+        }
+        if (ready.length + busyWorkers >= options.concurrency * 2 || ready.length >= options.concurrency) {
+          await nextSignal();
+          continue;
+        }
+        const idle = ready.length === 0 && busyWorkers === 0;
+        const wait = idle ? Math.min(options.idleWaitSeconds, deps.budget.receiveWindowSeconds()) : 0;
+        stats.receiveCalls += 1;
+        let messages: HeldWebhook[];
+        try {
+          messages = await deps.queue.receive(RECEIVE_BATCH, wait);
+        } catch (error) {
+          // Nothing was received, so nothing is at risk: finish what is in hand and end the run.
+          deps.log.error('receive failed; ending this run', { error: (error as Error).message });
+          break;
+        }
+        if (messages.length === 0) {
+          // Busy workers hold the remaining groups; wait for one to finish instead of spinning.
+          if (!idle) await nextSignal();
+          else if (wait === 0) await sleep(IDLE_PAUSE_MS);
+          continue;
+        }
+        for (const [groupId, groupMessages] of groupByRepository(messages)) ready.push({ groupId, messages: groupMessages });
+        notifyAll();
+      }
+    } finally {
+      polling = false;
+      notifyAll();
+    }
+  };
+
+  const workers = Array.from({ length: options.concurrency }, () => worker());
+  await Promise.all([poll(), ...workers]);
+  return stats;
+}

@@ -1,0 +1,104 @@
+/**
+ * The drain's configuration, read from the environment once at start-up. A missing or
+ * malformed variable fails the cold start with a message naming it, instead of a run
+ * that half works.
+ */
+export interface ProbeSettings {
+  readonly path: string;
+  readonly method: 'GET' | 'HEAD';
+  readonly expectStatus: readonly number[];
+  readonly timeoutMs: number;
+}
+
+export interface DrainSettings {
+  readonly jenkinsUrl: URL;
+  readonly queueUrl: string;
+  readonly deadLetterQueueUrl: string;
+  readonly spigotParameterName: string;
+  readonly concurrency: number;
+  readonly ratePerSecond?: number;
+  readonly httpTimeoutMs: number;
+  readonly maxAttempts: number;
+  readonly autoCloseAfterFailures: number;
+  readonly autoReopenAfterHealthyProbes?: number;
+  readonly credentialsParameterName?: string;
+  readonly webhookSecretParameterName?: string;
+  readonly probe: ProbeSettings;
+  /** How long a repository is held after 429/503 without Retry-After. */
+  readonly holdSeconds: number;
+  /** A run stops receiving after this long, so runs tile the schedule. */
+  readonly maxRunMs: number;
+  /** Longest long-poll wait while idle. */
+  readonly idleWaitSeconds: number;
+  /** How often the spigot is re-read during a run, so a close takes effect quickly. */
+  readonly stateRecheckMs: number;
+  readonly metricsNamespace: string;
+  readonly metricsStack: string;
+}
+
+export class SettingsError extends Error {
+  constructor(variable: string, problem: string) {
+    super(`drain environment variable ${variable} ${problem}`);
+    this.name = 'SettingsError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function required(env: Env, name: string): string {
+  const value = env[name];
+  if (value === undefined || value.trim() === '') throw new SettingsError(name, 'is required');
+  return value.trim();
+}
+
+function integer(env: Env, name: string, fallback: number | undefined, min: number, max: number): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new SettingsError(name, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+const req = (v: number | undefined): number => v as number;
+
+export function readSettings(env: Env = process.env): DrainSettings {
+  let jenkinsUrl: URL;
+  try {
+    jenkinsUrl = new URL(required(env, 'JENKINS_URL'));
+  } catch (error) {
+    if (error instanceof SettingsError) throw error;
+    throw new SettingsError('JENKINS_URL', 'must be an absolute http(s) URL');
+  }
+  if (!['http:', 'https:'].includes(jenkinsUrl.protocol)) throw new SettingsError('JENKINS_URL', 'must use http or https');
+  const method = (env.PROBE_METHOD ?? 'GET').toUpperCase();
+  if (method !== 'GET' && method !== 'HEAD') throw new SettingsError('PROBE_METHOD', 'must be GET or HEAD');
+  const expectStatus = (env.PROBE_EXPECT_STATUS ?? '200').split(',').map((s) => Number(s.trim()));
+  if (expectStatus.some((s) => !Number.isInteger(s) || s < 100 || s > 599)) {
+    throw new SettingsError('PROBE_EXPECT_STATUS', 'must be a comma-separated list of HTTP statuses such as "200"');
+  }
+  const probePath = env.PROBE_PATH ?? '/whoAmI/api/json';
+  if (!probePath.startsWith('/')) throw new SettingsError('PROBE_PATH', 'must start with "/"');
+  return {
+    jenkinsUrl,
+    queueUrl: required(env, 'QUEUE_URL'),
+    deadLetterQueueUrl: required(env, 'DLQ_URL'),
+    spigotParameterName: required(env, 'SPIGOT_PARAMETER_NAME'),
+    concurrency: req(integer(env, 'CONCURRENCY', 8, 1, 64)),
+    ratePerSecond: integer(env, 'RATE_PER_SECOND', undefined, 1, 10000),
+    httpTimeoutMs: req(integer(env, 'HTTP_TIMEOUT_MS', 10000, 100, 120000)),
+    maxAttempts: req(integer(env, 'MAX_ATTEMPTS', 3, 1, 10)),
+    autoCloseAfterFailures: req(integer(env, 'AUTO_CLOSE_AFTER_FAILURES', 5, 1, 1000)),
+    autoReopenAfterHealthyProbes: integer(env, 'AUTO_REOPEN_AFTER_HEALTHY_PROBES', undefined, 1, 1000),
+    credentialsParameterName: env.JENKINS_CREDENTIALS_PARAMETER || undefined,
+    webhookSecretParameterName: env.WEBHOOK_SECRET_PARAMETER || undefined,
+    probe: { path: probePath, method, expectStatus, timeoutMs: req(integer(env, 'PROBE_TIMEOUT_MS', 5000, 100, 60000)) },
+    holdSeconds: req(integer(env, 'HOLD_SECONDS', 30, 1, 43200)),
+    maxRunMs: req(integer(env, 'MAX_RUN_SECONDS', 55, 1, 900)) * 1000,
+    idleWaitSeconds: req(integer(env, 'IDLE_WAIT_SECONDS', 20, 0, 20)),
+    stateRecheckMs: req(integer(env, 'STATE_RECHECK_MS', 2000, 100, 60000)),
+    metricsNamespace: env.METRICS_NAMESPACE ?? 'Spigot',
+    metricsStack: env.METRICS_STACK ?? 'spigot',
+  };
+}
