@@ -7,6 +7,7 @@
  * and every error names the field and says how to fix it.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 export interface ThrottleConfig {
@@ -133,7 +134,7 @@ export class ConfigError extends Error {
 
 /** CloudWatch Logs accepts only these retention values. */
 const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
-const ROUTE = /^(\/[A-Za-z0-9._~-]+)+\/?$/;
+const ROUTE = /^(\/[A-Za-z0-9._-]+)+\/?$/;
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$|^[0-9a-fA-F:]+\/\d{1,3}$/;
 
 type Json = unknown;
@@ -188,7 +189,7 @@ function checkJenkinsUrl(c: Checker, value: Json): void {
     c.fail('jenkinsUrl', `must be an absolute http(s) URL such as "https://jenkins.example.com/jenkins", got ${JSON.stringify(value)}`);
     return;
   }
-  if (!['http:', 'https:'].includes(url.protocol) || url.search || url.hash || url.username) {
+  if (!['http:', 'https:'].includes(url.protocol) || url.search || url.hash || url.username || url.password) {
     c.fail('jenkinsUrl', 'must be a plain http(s) base URL with no query, fragment or credentials (credentials go in drain.credentialsParameterName)');
   }
 }
@@ -200,7 +201,7 @@ function checkRoutes(c: Checker, routes: Json): void {
   }
   const seen = new Set<string>();
   routes.forEach((route, i) => {
-    c.text(route, `routes[${i}]`, ROUTE, 'must be a path like "/github-webhook/" made of letters, digits and . _ ~ - (no {parameters})');
+    c.text(route, `routes[${i}]`, ROUTE, 'must be a path like "/github-webhook/" made of letters, digits and . _ - (no {parameters})');
     const key = String(route).replace(/\/$/, '').toLowerCase();
     if (seen.has(key)) c.fail(`routes[${i}]`, `duplicates another route (API Gateway ignores a trailing slash and case is ambiguous): ${JSON.stringify(route)}`);
     seen.add(key);
@@ -212,7 +213,14 @@ function checkCidrs(c: Checker, cidrs: Json): void {
     c.fail('allowedSourceCidrs', 'must be a list of CIDR blocks such as ["192.30.252.0/22"], or [] to allow any source');
     return;
   }
-  cidrs.forEach((cidr, i) => c.text(cidr, `allowedSourceCidrs[${i}]`, CIDR, 'must be a CIDR block such as "192.30.252.0/22"'));
+  cidrs.forEach((cidr, i) => {
+    const [address, prefix] = String(cidr).split('/');
+    const family = isIP(address ?? '');
+    const maxPrefix = family === 4 ? 32 : 128;
+    if (!CIDR.test(String(cidr)) || family === 0 || Number(prefix) > maxPrefix) {
+      c.fail(`allowedSourceCidrs[${i}]`, `must be a CIDR block such as "192.30.252.0/22", got ${JSON.stringify(cidr)}`);
+    }
+  });
 }
 
 function checkDrain(c: Checker, d: Record<string, Json>): void {
@@ -258,7 +266,8 @@ function checkAlarms(c: Checker, a: Record<string, Json>): void {
   c.unknownKeys(a, { ...DEFAULT_CONFIG.alarms, email: '' }, 'alarms.');
   if (a.email !== undefined) c.text(a.email, 'alarms.email', /^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'must be an e-mail address');
   c.int(a.oldestMessageAgeSeconds, 'alarms.oldestMessageAgeSeconds', 60, 1209600);
-  c.int(a.maxClosedHours, 'alarms.maxClosedHours', 1, 336);
+  // CloudWatch caps period x evaluation periods at 7 days.
+  c.int(a.maxClosedHours, 'alarms.maxClosedHours', 1, 168);
   c.int(a.api4xxPer5Minutes, 'alarms.api4xxPer5Minutes', 1, 1000000);
   c.int(a.api5xxPer5Minutes, 'alarms.api5xxPer5Minutes', 1, 1000000);
 }

@@ -93,7 +93,8 @@ export class WebhookApi extends Construct {
     });
 
     const dependables: ITerraformDependable[] = [];
-    const fingerprint: unknown[] = [options.routes, options.allowedSourceCidrs];
+    // Everything the deployed routes depend on that is known at synth time.
+    const fingerprint: unknown[] = [options.name, options.region, options.routes, options.allowedSourceCidrs];
     const resources = new Map<string, ApiGatewayResource>();
     options.routes.forEach((route, index) => {
       const resource = this.resourceFor(route, resources);
@@ -174,7 +175,7 @@ export class WebhookApi extends Construct {
       soFar += `/${part}`;
       resource = resources.get(soFar);
       if (!resource) {
-        resource = new ApiGatewayResource(this, `resource${soFar.replace(/[^A-Za-z0-9]/g, '_')}`, {
+        resource = new ApiGatewayResource(this, `resource-${createHash('sha256').update(soFar).digest('hex').slice(0, 12)}`, {
           restApiId: this.api.id,
           parentId,
           pathPart: part,

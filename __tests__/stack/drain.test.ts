@@ -1,0 +1,110 @@
+import 'cdktf/lib/testing/adapters/jest';
+import { Testing } from 'cdktf';
+import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
+import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
+import { SsmParameter } from '@cdktf/provider-aws/lib/ssm-parameter';
+import { DEFAULT_CONFIG } from '../../stacks/config';
+import { onlyResourceOfType, parseReference, ref, resourcesOfType, synthStack } from '../support/synth';
+
+Testing.setupJest();
+
+describe('spigot parameter', () => {
+  const { json, parsed } = synthStack();
+
+  it('when synthesized with defaults, it is created open and Terraform ignores later changes to value and description', () => {
+    expect(json).toHaveResourceWithProperties(SsmParameter, { name: '/spigot/spigot', type: 'String', value: 'open' });
+    const [, parameter] = onlyResourceOfType(parsed, 'aws_ssm_parameter');
+    expect(parameter.lifecycle.ignore_changes).toEqual(expect.arrayContaining(['value', 'description']));
+  });
+});
+
+describe('drain Lambda', () => {
+  const { json, parsed } = synthStack();
+  const [functionId, fn] = onlyResourceOfType(parsed, 'aws_lambda_function');
+  const [parameterId] = onlyResourceOfType(parsed, 'aws_ssm_parameter');
+  const rules = resourcesOfType(parsed, 'aws_cloudwatch_event_rule');
+  const functionRef = (attribute: string) => ref('aws_lambda_function', functionId, attribute);
+
+  it('when synthesized with defaults, it runs nodejs22.x on arm64 with reserved concurrency 1', () => {
+    expect(json).toHaveResourceWithProperties(LambdaFunction, {
+      function_name: 'spigot-drain',
+      runtime: 'nodejs22.x',
+      architectures: ['arm64'],
+      reserved_concurrent_executions: 1,
+      timeout: DEFAULT_CONFIG.drain.timeoutSeconds,
+      memory_size: DEFAULT_CONFIG.drain.memoryMb,
+      handler: 'index.handler',
+    });
+  });
+
+  it('when synthesized with defaults, its environment names Jenkins, the buffer queue and the spigot parameter', () => {
+    const [bufferId] = Object.entries(resourcesOfType(parsed, 'aws_sqs_queue')).find(([, q]) => q.name === 'spigot-buffer.fifo')!;
+    expect(fn.environment.variables).toMatchObject({
+      JENKINS_URL: DEFAULT_CONFIG.jenkinsUrl,
+      QUEUE_URL: ref('aws_sqs_queue', bufferId, 'url'),
+      SPIGOT_PARAMETER_NAME: ref('aws_ssm_parameter', parameterId, 'name'),
+    });
+  });
+
+  it('when jenkinsUrl and drain settings are configured, the environment carries them', () => {
+    const { parsed: other } = synthStack({ jenkinsUrl: 'https://ci.example.com/jenkins', drain: { concurrency: 3, ratePerSecond: 5 } });
+    expect(onlyResourceOfType(other, 'aws_lambda_function')[1].environment.variables).toMatchObject({
+      JENKINS_URL: 'https://ci.example.com/jenkins',
+      CONCURRENCY: '3',
+      RATE_PER_SECOND: '5',
+    });
+  });
+
+  it('when synthesized with defaults, a schedule rule from config invokes the function', () => {
+    expect(json).toHaveResourceWithProperties(CloudwatchEventRule, { schedule_expression: DEFAULT_CONFIG.drain.schedule });
+  });
+
+  it('when the spigot parameter changes, an SSM "Parameter Store Change" rule for that parameter invokes the function', () => {
+    const changeRules = Object.values(rules).filter((r) => r.event_pattern);
+    expect(changeRules).toHaveLength(1);
+    expect(JSON.parse(changeRules[0].event_pattern)).toEqual({
+      source: ['aws.ssm'],
+      'detail-type': ['Parameter Store Change'],
+      detail: { name: [ref('aws_ssm_parameter', parameterId, 'name')], operation: expect.arrayContaining(['Update']) },
+    });
+  });
+
+  it('when either rule fires, it targets the drain and EventBridge is allowed to invoke it', () => {
+    expect(Object.keys(rules)).toHaveLength(2);
+    const targets = Object.values(resourcesOfType(parsed, 'aws_cloudwatch_event_target'));
+    const permissions = Object.values(resourcesOfType(parsed, 'aws_lambda_permission'));
+    for (const ruleId of Object.keys(rules)) {
+      const ruleTargets = targets.filter((t) => t.rule === ref('aws_cloudwatch_event_rule', ruleId, 'name'));
+      expect(ruleTargets).toHaveLength(1);
+      expect(ruleTargets[0].arn).toBe(functionRef('arn'));
+      const rulePermissions = permissions.filter((p) => p.source_arn === ref('aws_cloudwatch_event_rule', ruleId, 'arn'));
+      expect(rulePermissions).toHaveLength(1);
+      expect(rulePermissions[0]).toMatchObject({
+        action: 'lambda:InvokeFunction',
+        principal: 'events.amazonaws.com',
+        function_name: functionRef('function_name'),
+      });
+    }
+  });
+
+  it('when synthesized with defaults, the function logs to its own log group with the configured retention', () => {
+    const logGroupRef = parseReference(fn.logging_config.log_group)!;
+    expect(resourcesOfType(parsed, 'aws_cloudwatch_log_group')[logGroupRef.id]).toMatchObject({
+      name: '/aws/lambda/spigot-drain',
+      retention_in_days: DEFAULT_CONFIG.logRetentionDays,
+    });
+  });
+
+  it('when synthesized with defaults, the drain role can be assumed only by Lambda and reads/writes only the spigot parameter', () => {
+    const roleId = parseReference(fn.role)!.id;
+    expect(JSON.parse(resourcesOfType(parsed, 'aws_iam_role')[roleId].assume_role_policy).Statement).toEqual([
+      { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+    ]);
+    const policies = Object.values(resourcesOfType(parsed, 'aws_iam_role_policy')).filter((p) => p.role === ref('aws_iam_role', roleId, 'id'));
+    expect(policies).toHaveLength(1);
+    const statements = JSON.parse(policies[0].policy).Statement as Array<{ Action: string | string[]; Resource: string | string[] }>;
+    const ssm = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('ssm:')));
+    expect(ssm.flatMap((s) => [s.Resource].flat())).toEqual([ref('aws_ssm_parameter', parameterId, 'arn')]);
+    for (const statement of statements) expect([statement.Action].flat()).not.toContain('*');
+  });
+});
