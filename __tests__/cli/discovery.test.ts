@@ -1,0 +1,133 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { resolveResources, terraformErrorLine } from '../../cli/resources';
+import { startLoopbackSsm, type LoopbackSsm } from '../support/loopback-ssm';
+import { cliEnv, runCli, useEmulatorEnvironment } from './harness';
+
+const outputsJson = (parameter: string): string =>
+  JSON.stringify({
+    queue_url: { sensitive: false, type: 'string', value: 'https://sqs.example/q.fifo' },
+    dlq_url: { sensitive: false, type: 'string', value: 'https://sqs.example/dlq.fifo' },
+    spigot_parameter_name: { sensitive: false, type: 'string', value: parameter },
+    drain_function_name: { sensitive: false, type: 'string', value: 'spigot-drain' },
+    webhook_urls: {
+      sensitive: false,
+      type: ['object', {}],
+      value: { '/generic-webhook-trigger/invoke': 'https://api.example/prod/generic-webhook-trigger/invoke', '/github-webhook/': 'https://api.example/prod/github-webhook/' },
+    },
+    webhook_url_0: { sensitive: false, type: 'string', value: 'https://api.example/prod/github-webhook/' },
+  });
+
+describe('resource discovery', () => {
+  let ssm: LoopbackSsm;
+  let dir: string;
+
+  beforeAll(async () => {
+    ssm = await startLoopbackSsm();
+    useEmulatorEnvironment({ ssm: ssm.endpoint });
+    ssm.putDirect('/from-outputs/spigot', 'open');
+    ssm.putDirect('/from-flag/spigot', 'closed');
+    ssm.putDirect('/from-env/spigot', 'closed');
+    dir = mkdtempSync(path.join(tmpdir(), 'spigot-cli-'));
+  });
+  afterAll(async () => {
+    await ssm?.stop();
+  });
+
+  it('when nothing is configured, it exits 2 naming every missing resource and each way to provide it', async () => {
+    const result = await runCli(['status'], { cwd: dir });
+    expect(result.code).toBe(2);
+    const lines = result.stderr.trim().split('\n');
+    const error = lines[lines.length - 1]!;
+    expect(error).toContain('cannot find the spigot parameter name, buffer queue URL and dead-letter queue URL');
+    expect(error).toContain('pass --parameter, --queue-url and --dlq-url');
+    expect(error).toContain('set SPIGOT_PARAMETER_NAME, SPIGOT_QUEUE_URL and SPIGOT_DLQ_URL');
+    expect(error).toContain('--state-dir DIR (default cdktf.out/stacks/spigot) or --outputs-file FILE');
+    expect(error).toContain('state dir cdktf.out/stacks/spigot does not exist');
+  });
+
+  it('when a saved `terraform output -json` is given, it reads the {name: {value}} shape', async () => {
+    const file = path.join(dir, 'outputs.json');
+    writeFileSync(file, outputsJson('/from-outputs/spigot'));
+    const result = await runCli(['open', '--outputs-file', file, '--json'], { cwd: dir });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).current.parameterName).toBe('/from-outputs/spigot');
+  });
+
+  it('when flags, environment and outputs all name a resource, flags win over environment, which wins over outputs', async () => {
+    const file = path.join(dir, 'outputs.json');
+    writeFileSync(file, outputsJson('/from-outputs/spigot'));
+    const env = cliEnv({ SPIGOT_PARAMETER_NAME: '/from-env/spigot' });
+    const flag = await runCli(['open', '--parameter', '/from-flag/spigot', '--outputs-file', file, '--json'], { cwd: dir, env });
+    expect(JSON.parse(flag.stdout).current.parameterName).toBe('/from-flag/spigot');
+    const fromEnv = await runCli(['open', '--outputs-file', file, '--json'], { cwd: dir, env });
+    expect(JSON.parse(fromEnv.stdout).current.parameterName).toBe('/from-env/spigot');
+  });
+
+  it('when the outputs file is not terraform output JSON, it says what shape it expected', async () => {
+    const file = path.join(dir, 'flat.json');
+    writeFileSync(file, JSON.stringify({ spigot_parameter_name: '/x' }));
+    const result = await runCli(['open', '--outputs-file', file], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('output "spigot_parameter_name" has no "value"; expected the {name: {value}} shape');
+    const missing = await runCli(['open', '--outputs-file', path.join(dir, 'nope.json')], { cwd: dir });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('cannot read --outputs-file');
+  });
+
+  it('when only a state dir is available, it runs `terraform output -json` there', async () => {
+    const stateDir = path.join(dir, 'cdktf.out', 'stacks', 'prod');
+    mkdirSync(stateDir, { recursive: true });
+    const bin = path.join(dir, 'bin');
+    mkdirSync(bin, { recursive: true });
+    const fake = path.join(bin, 'terraform');
+    writeFileSync(fake, `#!/bin/sh\n[ "$1 $2" = "output -json" ] || exit 9\npwd > "${path.join(dir, 'ran-in')}"\ncat <<'JSON'\n${outputsJson('/from-outputs/spigot')}\nJSON\n`);
+    chmodSync(fake, 0o755);
+    const env = cliEnv({ PATH: `${bin}:${process.env.PATH}` });
+    const result = await runCli(['open', '--stack', 'prod', '--json'], { cwd: dir, env });
+    expect(result.stderr).toContain('reading `terraform output -json` in cdktf.out/stacks/prod');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).current.parameterName).toBe('/from-outputs/spigot');
+    expect(readFileSync(path.join(dir, 'ran-in'), 'utf8').trim()).toBe(realpathSync(stateDir));
+  });
+
+  it('when terraform fails, it shows terraform\'s error line in the missing-resource message', async () => {
+    const result = await runCli(['drain', '--state-dir', '.'], {
+      cwd: dir,
+      runTerraform: async () => {
+        throw new Error('`terraform output -json` failed: Error: Backend initialization required, please run "terraform init"');
+      },
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('cannot find the drain function name: pass --function, or set SPIGOT_DRAIN_FUNCTION');
+    expect(result.stderr).toContain('Backend initialization required');
+    expect(terraformErrorLine('Warning: x\n\u001b[31m│\u001b[0m \u001b[1mError: \u001b[0mBackend initialization required\n')).toBe('Error: Backend initialization required');
+  });
+
+  it('when the webhook URL comes from outputs, it prefers the GitHub route unless --route picks another', async () => {
+    const outputs = JSON.parse(outputsJson('/x'));
+    const ctx = (flags: object) => ({ flags, env: {}, cwd: dir, runTerraform: async () => JSON.stringify(outputs) });
+    mkdirSync(path.join(dir, 'cdktf.out', 'stacks', 'spigot'), { recursive: true });
+    expect((await resolveResources(['webhookUrl'], ctx({}))).webhookUrl).toBe('https://api.example/prod/github-webhook/');
+    expect((await resolveResources(['webhookUrl'], ctx({ route: '/generic-webhook-trigger/invoke' }))).webhookUrl).toBe(
+      'https://api.example/prod/generic-webhook-trigger/invoke',
+    );
+    await expect(resolveResources(['webhookUrl'], ctx({ route: '/nope/' }))).rejects.toThrow('--route /nope/ is not in the webhook_urls output');
+  });
+
+  it('when launched through bin/spigot.js, it runs the TypeScript CLI and exits 2 with a one-line error', () => {
+    const env = { ...cliEnv(), SPIGOT_PARAMETER_NAME: '' };
+    const result = spawnSync(process.execPath, [path.join(__dirname, '..', '..', 'bin', 'spigot.js'), 'open', '--state-dir', path.join(dir, 'missing')], {
+      cwd: dir,
+      env,
+      encoding: 'utf8',
+      timeout: 30000,
+    });
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/^spigot: cannot find the spigot parameter name: pass --parameter/);
+  });
+});
