@@ -36,7 +36,6 @@ describe('drain, spigot open and Jenkins healthy', () => {
       sqsEndpoint: fauxqs.endpoint, ssmEndpoint: ssm.endpoint, extra: { MAX_RUN_SECONDS: '5' },
     });
     const { result, output } = await drain.invoke();
-    if (result.stats?.released !== 60) console.log(result, output.slice(0, 8));
     expect(result.action).toBe('released');
     expect(result.stats?.released).toBe(60);
     const accepted = jenkins.accepted();

@@ -194,3 +194,22 @@ async function maybeReopen(deps: DrainDeps, secrets: DrainSecrets, elapsed: () =
   if (healthyProbes !== record.healthyProbes) await deps.spigot.write('closed', withHealthyProbes(description, healthyProbes));
   return { spigot: 'closed', action: 'held (spigot closed)', reason: health.reason ?? `healthy probes: ${healthyProbes}`, probeFailed: !health.healthy, durationMs: elapsed() };
 }
+
+/** What the drain leaves in the drain-status parameter for `spigot status` (no bodies, no secrets). */
+export function lastRunRecord(trigger: DrainTrigger, result: DrainResult, at: Date): Record<string, unknown> {
+  const s = result.stats;
+  return {
+    at: at.toISOString(),
+    trigger,
+    spigot: result.spigot,
+    action: result.action,
+    ...(result.reason ? { reason: result.reason.slice(0, 500) } : {}),
+    released: s?.released ?? 0,
+    held: s?.held ?? 0,
+    retried: s?.retried ?? 0,
+    deadLettered: s?.deadLettered ?? 0,
+    discarded: s?.discarded ?? 0,
+    oldestMessageAgeSeconds: s ? Math.round(s.oldestAgeMs / 1000) : null,
+    durationMs: result.durationMs,
+  };
+}

@@ -1,10 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { SSMClient } from '@aws-sdk/client-ssm';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { BufferQueueClient } from './adapters/buffer-queue';
 import { JenkinsClient } from './adapters/jenkins-client';
 import { SpigotSwitch, readSecret } from './adapters/spigot-switch';
-import { runDrain, type DrainResult, type DrainSecrets, type DrainTrigger } from './drain';
+import { lastRunRecord, runDrain, type DrainResult, type DrainSecrets, type DrainTrigger } from './drain';
 import { publishMetrics } from './metrics';
 import type { ReleaseLog } from './release';
 import { readSettings } from './settings';
@@ -39,6 +39,21 @@ async function secrets(): Promise<DrainSecrets> {
   };
   cachedSecrets = { value, at: Date.now() };
   return value;
+}
+
+/** `spigot status` reads the last run from this parameter; failing to write it never fails the run. */
+async function recordLastRun(trigger: DrainTrigger, result: DrainResult): Promise<void> {
+  if (!settings.drainStatusParameterName) return;
+  try {
+    await ssm.send(new PutParameterCommand({
+      Name: settings.drainStatusParameterName,
+      Type: 'String',
+      Overwrite: true,
+      Value: JSON.stringify(lastRunRecord(trigger, result, new Date())),
+    }));
+  } catch (error) {
+    log.warn('could not record the drain status parameter', { error: (error as Error).message });
+  }
 }
 
 interface DrainEvent {
@@ -79,5 +94,6 @@ export async function handler(event: DrainEvent | undefined, context: { getRemai
     RunDurationMs: result.durationMs,
   });
   log.info('drain run finished', { trigger, ...result, stats: s });
+  await recordLastRun(trigger, result);
   return result;
 }

@@ -210,6 +210,8 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
         await waitForChange();
         continue;
       }
+      // A close that landed during a long poll must not release what that poll returned.
+      if (!stopped && !(await deps.spigotOpen())) stop('closed');
       if (stopped) {
         await hold(batch.messages, 0, 'drain stopping');
         continue;

@@ -15,6 +15,8 @@ export interface DrainSettings {
   readonly queueUrl: string;
   readonly deadLetterQueueUrl: string;
   readonly spigotParameterName: string;
+  /** Where the last run's summary is written for `spigot status`; optional. */
+  readonly drainStatusParameterName?: string;
   readonly concurrency: number;
   readonly ratePerSecond?: number;
   readonly httpTimeoutMs: number;
@@ -28,7 +30,7 @@ export interface DrainSettings {
   readonly holdSeconds: number;
   /** A run stops receiving after this long, so runs tile the schedule. */
   readonly maxRunMs: number;
-  /** Longest long-poll wait while idle. */
+  /** Longest long-poll wait while idle; short, so a closed spigot stops receiving within seconds. */
   readonly idleWaitSeconds: number;
   /** How often the spigot is re-read during a run, so a close takes effect quickly. */
   readonly stateRecheckMs: number;
@@ -85,6 +87,7 @@ export function readSettings(env: Env = process.env): DrainSettings {
     queueUrl: required(env, 'QUEUE_URL'),
     deadLetterQueueUrl: required(env, 'DLQ_URL'),
     spigotParameterName: required(env, 'SPIGOT_PARAMETER_NAME'),
+    drainStatusParameterName: env.DRAIN_STATUS_PARAMETER_NAME || undefined,
     concurrency: req(integer(env, 'CONCURRENCY', 8, 1, 64)),
     ratePerSecond: integer(env, 'RATE_PER_SECOND', undefined, 1, 10000),
     httpTimeoutMs: req(integer(env, 'HTTP_TIMEOUT_MS', 10000, 100, 120000)),
@@ -96,7 +99,7 @@ export function readSettings(env: Env = process.env): DrainSettings {
     probe: { path: probePath, method, expectStatus, timeoutMs: req(integer(env, 'PROBE_TIMEOUT_MS', 5000, 100, 60000)) },
     holdSeconds: req(integer(env, 'HOLD_SECONDS', 30, 1, 43200)),
     maxRunMs: req(integer(env, 'MAX_RUN_SECONDS', 55, 1, 900)) * 1000,
-    idleWaitSeconds: req(integer(env, 'IDLE_WAIT_SECONDS', 20, 0, 20)),
+    idleWaitSeconds: req(integer(env, 'IDLE_WAIT_SECONDS', 5, 0, 20)),
     stateRecheckMs: req(integer(env, 'STATE_RECHECK_MS', 2000, 100, 60000)),
     metricsNamespace: env.METRICS_NAMESPACE ?? 'Spigot',
     metricsStack: env.METRICS_STACK ?? 'spigot',

@@ -23,6 +23,8 @@ export interface DrainFunctionOptions {
   readonly deadLetterQueueUrl: string;
   readonly spigotParameterName: string;
   readonly spigotParameterArn: string;
+  readonly drainStatusParameterName: string;
+  readonly drainStatusParameterArn: string;
   readonly kmsKeyArn: string;
   readonly logRetentionDays: number;
   readonly drain: DrainConfig;
@@ -66,6 +68,7 @@ export class DrainFunction extends Construct {
       QUEUE_URL: options.queueUrl,
       DLQ_URL: options.deadLetterQueueUrl,
       SPIGOT_PARAMETER_NAME: options.spigotParameterName,
+      DRAIN_STATUS_PARAMETER_NAME: options.drainStatusParameterName,
       CONCURRENCY: String(d.concurrency),
       HTTP_TIMEOUT_MS: String(d.httpTimeoutMs),
       MAX_ATTEMPTS: String(d.maxAttempts),
@@ -150,6 +153,7 @@ function drainPermissions(options: DrainFunctionOptions, drain: DrainFunction): 
     },
     { Sid: 'DeadLetterPoison', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: [options.deadLetterQueueArn, drain.failedInvocations.arn] },
     { Sid: 'ReadAndCloseSpigot', Effect: 'Allow', Action: ['ssm:GetParameter', 'ssm:GetParameterHistory', 'ssm:PutParameter'], Resource: options.spigotParameterArn },
+    { Sid: 'RecordLastRun', Effect: 'Allow', Action: 'ssm:PutParameter', Resource: options.drainStatusParameterArn },
     { Sid: 'QueueEncryption', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: options.kmsKeyArn },
     { Sid: 'Tracing', Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
     {

@@ -12,6 +12,8 @@ export interface SpigotParameterOptions {
  */
 export class SpigotParameter extends Construct {
   readonly parameter: SsmParameter;
+  /** The drain's summary of its last run, for `spigot status`; written by the drain only. */
+  readonly drainStatus: SsmParameter;
 
   constructor(scope: Construct, id: string, options: SpigotParameterOptions) {
     super(scope, id);
@@ -21,6 +23,13 @@ export class SpigotParameter extends Construct {
       value: 'open',
       description: 'created open by Terraform',
       lifecycle: { ignoreChanges: ['value', 'description'] },
+    });
+    this.drainStatus = new SsmParameter(this, 'drain-status', {
+      name: `/${options.name}/drain-status`,
+      type: 'String',
+      value: '{}',
+      description: 'last drain run, written by the drain (see spigot status)',
+      lifecycle: { ignoreChanges: ['value'] },
     });
   }
 }
