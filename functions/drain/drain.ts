@@ -4,7 +4,7 @@ import type { SpigotSwitch } from './adapters/spigot-switch';
 import { evaluateProbe, evaluateQuietDown, type Health } from './core/health';
 import { classifyError, classifyResponse } from './core/outcome';
 import { RateLimiter } from './core/rate-limiter';
-import { buildReplayRequest } from './core/replay-request';
+import { buildReplayRequest, type ReplayRequest } from './core/replay-request';
 import { totalBackoffMs } from './core/retry';
 import { verifyGitHubSignature } from './core/signature';
 import {
@@ -16,7 +16,7 @@ import {
 import { TimeBudget } from './core/time-budget';
 import { releaseHeldWebhooks, type Disposition, type ReleaseLog, type ReleaseStats } from './release';
 import type { DrainSettings } from './settings';
-import { decodeEnvelope, headerValue } from '../shared/envelope';
+import { decodeEnvelope, headerValue, type WebhookEnvelope } from '../shared/envelope';
 import type { HeldWebhook } from './adapters/buffer-queue';
 
 export type DrainTrigger = 'schedule' | 'spigot-changed' | 'manual';
@@ -96,6 +96,8 @@ export async function runDrain(deps: DrainDeps, trigger: DrainTrigger): Promise<
     return { spigot: 'closed', action: 'auto-closed', reason: health.reason, probeFailed: true, durationMs: elapsed() };
   }
 
+  // Each webhook is decoded once, when inspected, and its replay request reused on retries.
+  const requests = new WeakMap<HeldWebhook, ReplayRequest>();
   const budget = new TimeBudget(
     { startedAt, maxRunMs: settings.maxRunMs, httpTimeoutMs: settings.httpTimeoutMs, maxAttempts: settings.maxAttempts, totalBackoffMs: totalBackoffMs(settings.maxAttempts) },
     deps.remainingMs,
@@ -106,9 +108,13 @@ export async function runDrain(deps: DrainDeps, trigger: DrainTrigger): Promise<
       queue: deps.queue,
       budget,
       log,
-      inspect: (message) => inspect(message, secrets),
+      inspect: (message) => {
+        const disposition = inspect(message, secrets);
+        if (disposition.kind === 'send') requests.set(message, buildReplayRequest(disposition.envelope, settings.jenkinsUrl));
+        return disposition;
+      },
       attempt: async (message) => {
-        const request = buildReplayRequest(decodeEnvelope(message.body), settings.jenkinsUrl);
+        const request = requests.get(message) ?? buildReplayRequest(decodeEnvelope(message.body), settings.jenkinsUrl);
         try {
           const answer = await deps.jenkins.post(request, settings.httpTimeoutMs);
           return classifyResponse(answer.status, answer.headers, now());
@@ -135,8 +141,10 @@ export async function runDrain(deps: DrainDeps, trigger: DrainTrigger): Promise<
   return { spigot: stats.stoppedBecause === 'closed' ? 'closed' : 'open', action: 'released', stats, durationMs: elapsed() };
 }
 
-function inspect(message: HeldWebhook, secrets: DrainSecrets): Disposition {
-  let envelope;
+type Inspected = Exclude<Disposition, { kind: 'send' }> | { readonly kind: 'send'; readonly envelope: WebhookEnvelope };
+
+function inspect(message: HeldWebhook, secrets: DrainSecrets): Inspected {
+  let envelope: WebhookEnvelope;
   try {
     envelope = decodeEnvelope(message.body);
   } catch (error) {
@@ -147,7 +155,7 @@ function inspect(message: HeldWebhook, secrets: DrainSecrets): Disposition {
   if (secrets.webhookSecret && signature !== undefined && !verifyGitHubSignature(secrets.webhookSecret, envelope.body, signature)) {
     return { kind: 'dead-letter', reason: 'X-Hub-Signature-256 does not match the webhook secret (forged, or the secret changed)' };
   }
-  return { kind: 'send' };
+  return { kind: 'send', envelope };
 }
 
 /** Re-reads the spigot at most every `intervalMs`; an unreadable parameter counts as closed. */

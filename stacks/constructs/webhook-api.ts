@@ -77,6 +77,8 @@ export class WebhookApi extends Construct {
       name: options.name,
       description: 'Spigot: buffers webhooks for Jenkins in an SQS FIFO queue',
       endpointConfiguration: { types: ['REGIONAL'] },
+      // Should the API ever be replaced, build the new one before the old one goes (checkov CKV_AWS_237).
+      lifecycle: { createBeforeDestroy: true },
     });
 
     this.role = new IamRole(this, 'sqs-role', {

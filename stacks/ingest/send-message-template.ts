@@ -108,7 +108,9 @@ function pairsOf(mapExpr: string, capture: string): string {
   return (
     `#set($first = true)` +
     `#foreach($name in ${mapExpr}.keySet())` +
-    `#set($value = ${mapExpr}.get($name))${capture}` +
+    // Velocity 1.7 leaves a variable unchanged when #set gets null: reset it first so a
+    // missing value can never repeat the previous header's value under this name.
+    `#set($value = '')#set($value = ${mapExpr}.get($name))${capture}` +
     `#if(!$first)${lit(',')}#end#set($first = false)` +
     `${lit('["')}${b64('$name')}${lit('","')}${b64('$value')}${lit('"]')}` +
     `#end`
