@@ -1,8 +1,9 @@
 /**
  * AWS clients built from the default credential, region and endpoint chain only: no endpoint is ever set
- * here, so AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL_SSM / AWS_ENDPOINT_URL_LAMBDA
- * (emulators) all work as they do for the AWS CLI.
+ * here, so AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL_SSM / AWS_ENDPOINT_URL_LAMBDA /
+ * AWS_ENDPOINT_URL_CLOUDWATCH (emulators) all work as they do for the AWS CLI.
  */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -11,6 +12,7 @@ export interface Clients {
   readonly sqs: SQSClient;
   readonly ssm: SSMClient;
   readonly lambda: LambdaClient;
+  readonly cloudwatch: CloudWatchClient;
 }
 
 /** Lazily created, so a command only needs credentials for the services it calls. */
@@ -18,6 +20,7 @@ export class LazyClients implements Clients {
   private sqsClient?: SQSClient;
   private ssmClient?: SSMClient;
   private lambdaClient?: LambdaClient;
+  private cloudwatchClient?: CloudWatchClient;
 
   /**
    * When the operator configured an SQS endpoint (AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL), it wins over the
@@ -41,9 +44,21 @@ export class LazyClients implements Clients {
     return (this.lambdaClient ??= new LambdaClient({ maxAttempts: 1 }));
   }
 
+  /**
+   * Only `status` reads CloudWatch, for a figure it can do without: short timeouts and one retry, so an
+   * unreachable or slow endpoint costs seconds, not minutes, before status shows "n/a".
+   */
+  get cloudwatch(): CloudWatchClient {
+    return (this.cloudwatchClient ??= new CloudWatchClient({
+      maxAttempts: 2,
+      requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 },
+    }));
+  }
+
   destroy(): void {
     this.sqsClient?.destroy();
     this.ssmClient?.destroy();
     this.lambdaClient?.destroy();
+    this.cloudwatchClient?.destroy();
   }
 }

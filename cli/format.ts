@@ -48,15 +48,52 @@ function spigotLines(reading: SpigotReading, now: Date): string[] {
   ];
 }
 
+function oldestLine(report: StatusReport, now: Date): string {
+  const age = report.buffer.oldestMessageAge;
+  const main =
+    age.seconds !== null
+      ? `${duration(age.seconds)} (CloudWatch ApproximateAgeOfOldestMessage, ${age.at ?? 'unknown time'})`
+      : `n/a (${age.unavailable ?? 'unknown reason'})`;
+  const last = report.lastDrain.status === 'recorded' ? report.lastDrain.run : null;
+  const hint = last !== null && last.oldestMessageAgeSeconds !== null ? `; last drain (${ago(last.at, now)}) saw ${duration(last.oldestMessageAgeSeconds)}` : '';
+  return `  oldest:      ${main}${hint}`;
+}
+
+const count = (n: number | null): string => (n === null ? '?' : String(n));
+
+function lastDrainLines(report: StatusReport, now: Date): string[] {
+  const last = report.lastDrain;
+  switch (last.status) {
+    case 'unknown':
+      return [`last drain:    unknown (${last.reason}; \`spigot drain\` runs one now and shows its result)`];
+    case 'never':
+      return [`last drain:    none recorded yet (${last.parameterName} is {})`];
+    case 'unreadable':
+      return [`last drain:    unreadable (${last.parameterName}: ${last.reason})`];
+    case 'recorded': {
+      const run = last.run;
+      const counts = [`released ${count(run.released)}`, `held ${count(run.held)}`];
+      if (run.retried) counts.push(`retried ${run.retried}`);
+      counts.push(`dead-lettered ${count(run.deadLettered)}`);
+      if (run.discarded) counts.push(`discarded ${run.discarded}`);
+      const context = [run.trigger ?? 'unknown trigger', `spigot ${run.spigot ?? '?'}`];
+      if (run.durationMs !== null) context.push(`took ${(run.durationMs / 1000).toFixed(1)}s`);
+      const lines = [`last drain:    ${run.at} (${ago(run.at, now)}) ${counts.join(', ')} (${context.join('; ')})`];
+      if (run.action !== null || run.reason !== null) lines.push(`  action:      ${[run.action ?? 'unknown', run.reason].filter((x) => x !== null).join(': ')}`);
+      return lines;
+    }
+  }
+}
+
 export function formatStatus(report: StatusReport, now: Date = new Date()): string {
   const { buffer, deadLetters } = report;
   const holding = report.spigot.state === 'closed' && buffer.visible + buffer.inFlight > 0 ? ' (held: the spigot is closed)' : '';
   return [
     ...spigotLines(report.spigot, now),
     `buffer:        ${buffer.visible} waiting, ${buffer.inFlight} in flight${holding}`,
-    `  oldest:      n/a (SQS only publishes it as the CloudWatch metric ApproximateAgeOfOldestMessage; peeking would burn receive counts)`,
+    oldestLine(report, now),
     `dead letters:  ${deadLetters.visible + deadLetters.inFlight}${deadLetters.visible + deadLetters.inFlight > 0 ? '   (see `spigot dlq list`)' : ''}`,
-    'last drain:    unknown (run `spigot drain` to run one now and see its result)',
+    ...lastDrainLines(report, now),
   ].join('\n');
 }
 

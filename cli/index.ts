@@ -47,10 +47,12 @@ const positiveInt = (value: string): number => {
 
 const RESOURCE_HELP = `
 Resources are found from flags, then SPIGOT_QUEUE_URL, SPIGOT_DLQ_URL, SPIGOT_PARAMETER_NAME,
-SPIGOT_DRAIN_FUNCTION, SPIGOT_WEBHOOK_URL, then \`terraform output -json\` in --state-dir
-(default cdktf.out/stacks/<stack>) or a saved copy given with --outputs-file.
+SPIGOT_DRAIN_FUNCTION, SPIGOT_WEBHOOK_URL, SPIGOT_DRAIN_STATUS_PARAMETER, then \`terraform output -json\`
+in --state-dir (default cdktf.out/stacks/<stack>) or a saved copy given with --outputs-file.
+The drain status parameter is optional (status then shows "last drain: unknown"); terraform is not
+run just to find it.
 AWS credentials, region and endpoints come from the default chain (AWS_PROFILE, AWS_REGION,
-AWS_ENDPOINT_URL_SQS / _SSM / _LAMBDA for emulators).
+AWS_ENDPOINT_URL_SQS / _SSM / _LAMBDA / _CLOUDWATCH for emulators).
 
 Exit codes: 0 ok, 1 operation failed, 2 usage or missing configuration.`;
 
@@ -69,28 +71,45 @@ export function buildProgram(io: CliIo, clients: Clients): Command {
     .option('--parameter <name>', 'spigot SSM parameter name (SPIGOT_PARAMETER_NAME)')
     .option('--function <name>', 'drain Lambda function name (SPIGOT_DRAIN_FUNCTION)')
     .option('--webhook-url <url>', 'public webhook URL (SPIGOT_WEBHOOK_URL)')
+    .option('--drain-status-parameter <name>', 'SSM parameter the drain records its last run in (SPIGOT_DRAIN_STATUS_PARAMETER)')
     .option('--route <route>', 'which route of the webhook_urls output to use, e.g. /github-webhook/')
     .option('--stack <name>', `stack name, for the default --state-dir (SPIGOT_STACK, default ${DEFAULT_STACK})`)
     .option('--state-dir <dir>', 'directory to run `terraform output -json` in (default cdktf.out/stacks/<stack>)')
     .option('--outputs-file <file>', 'saved `terraform output -json` to read instead of running terraform')
     .addHelpText('after', RESOURCE_HELP);
 
-  const resources = async <K extends ResourceKey>(command: Command, keys: readonly K[]): Promise<Record<K, string>> =>
-    resolveResources(keys, {
-      flags: command.optsWithGlobals<DiscoveryFlags>(),
-      env: io.env,
-      cwd: io.cwd,
-      runTerraform: io.runTerraform,
-      progress,
-    });
+  const resources = async <K extends ResourceKey, O extends ResourceKey = never>(
+    command: Command,
+    keys: readonly K[],
+    optional: readonly O[] = [],
+  ): Promise<Record<K, string> & Partial<Record<O, string>>> =>
+    resolveResources(
+      keys,
+      {
+        flags: command.optsWithGlobals<DiscoveryFlags>(),
+        env: io.env,
+        cwd: io.cwd,
+        runTerraform: io.runTerraform,
+        progress,
+      },
+      optional,
+    );
 
   program
     .command('status')
-    .description('show the spigot (and who changed it, when, why), buffer depth and dead letters')
+    .description(
+      'show the spigot (and who changed it, when, why), buffer depth, the oldest buffered webhook\'s age (CloudWatch), ' +
+        'dead letters and the last drain run (from the drain status parameter)',
+    )
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
-      const r = await resources(command, ['parameterName', 'queueUrl', 'dlqUrl']);
-      const report = await status(clients, { parameterName: r.parameterName, queueUrl: r.queueUrl, dlqUrl: r.dlqUrl });
+      const r = await resources(command, ['parameterName', 'queueUrl', 'dlqUrl'], ['drainStatusParameterName']);
+      const report = await status(clients, {
+        parameterName: r.parameterName,
+        queueUrl: r.queueUrl,
+        dlqUrl: r.dlqUrl,
+        drainStatusParameterName: r.drainStatusParameterName,
+      });
       if (options.json) json(report);
       else out(formatStatus(report));
     });

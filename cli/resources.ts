@@ -1,17 +1,20 @@
 /**
  * Finds the deployed resources a command needs, in this order:
- *   1. flags (--queue-url, --dlq-url, --parameter, --function, --webhook-url)
- *   2. environment (SPIGOT_QUEUE_URL, SPIGOT_DLQ_URL, SPIGOT_PARAMETER_NAME, SPIGOT_DRAIN_FUNCTION, SPIGOT_WEBHOOK_URL)
+ *   1. flags (--queue-url, --dlq-url, --parameter, --function, --webhook-url, --drain-status-parameter)
+ *   2. environment (SPIGOT_QUEUE_URL, SPIGOT_DLQ_URL, SPIGOT_PARAMETER_NAME, SPIGOT_DRAIN_FUNCTION, SPIGOT_WEBHOOK_URL,
+ *      SPIGOT_DRAIN_STATUS_PARAMETER)
  *   3. Terraform outputs: `--outputs-file FILE` (a saved `terraform output -json`), else
  *      `terraform output -json` run in --state-dir (default cdktf.out/stacks/<stack>).
- * Terraform is only consulted when flags and environment leave something missing.
+ * Terraform is only consulted when flags and environment leave a required resource missing. Optional
+ * resources (a command works without them) never cause a terraform run of their own: they come from the
+ * outputs only when those are read anyway, or when --outputs-file names a saved copy (cheap to read).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { CliError, UsageError } from './errors';
 
-export type ResourceKey = 'queueUrl' | 'dlqUrl' | 'parameterName' | 'functionName' | 'webhookUrl';
+export type ResourceKey = 'queueUrl' | 'dlqUrl' | 'parameterName' | 'functionName' | 'webhookUrl' | 'drainStatusParameterName';
 
 interface ResourceSpec {
   readonly what: string;
@@ -26,6 +29,12 @@ export const RESOURCES: Readonly<Record<ResourceKey, ResourceSpec>> = {
   parameterName: { what: 'spigot parameter name', flag: '--parameter', env: 'SPIGOT_PARAMETER_NAME', output: 'spigot_parameter_name' },
   functionName: { what: 'drain function name', flag: '--function', env: 'SPIGOT_DRAIN_FUNCTION', output: 'drain_function_name' },
   webhookUrl: { what: 'webhook URL', flag: '--webhook-url', env: 'SPIGOT_WEBHOOK_URL', output: 'webhook_urls' },
+  drainStatusParameterName: {
+    what: 'drain status parameter name',
+    flag: '--drain-status-parameter',
+    env: 'SPIGOT_DRAIN_STATUS_PARAMETER',
+    output: 'drain_status_parameter_name',
+  },
 };
 
 /** The global options as commander hands them over. */
@@ -35,6 +44,7 @@ export interface DiscoveryFlags {
   readonly parameter?: string;
   readonly function?: string;
   readonly webhookUrl?: string;
+  readonly drainStatusParameter?: string;
   /** Route whose URL `webhook_urls` should give, e.g. `/github-webhook/`. */
   readonly route?: string;
   readonly stack?: string;
@@ -72,6 +82,8 @@ const flagValue = (flags: DiscoveryFlags, key: ResourceKey): string | undefined 
       return flags.function;
     case 'webhookUrl':
       return flags.webhookUrl;
+    case 'drainStatusParameterName':
+      return flags.drainStatusParameter;
   }
 };
 
@@ -185,25 +197,36 @@ function fromOutputs(outputs: TerraformOutputs, key: ResourceKey, flags: Discove
 const joinAnd = (items: readonly string[]): string =>
   items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 
-/** Resolves every requested resource or throws one error naming all the missing ones and how to give them. */
-export async function resolveResources<K extends ResourceKey>(keys: readonly K[], ctx: DiscoveryContext): Promise<Record<K, string>> {
-  const found: Partial<Record<K, string>> = {};
-  for (const key of keys) {
+/**
+ * Resolves every requested resource or throws one error naming all the missing ones and how to give them.
+ * `optional` resources are filled in when found (see the header for when Terraform is consulted for them)
+ * and left undefined otherwise; they never cause an error of their own.
+ */
+export async function resolveResources<K extends ResourceKey, O extends ResourceKey = never>(
+  keys: readonly K[],
+  ctx: DiscoveryContext,
+  optional: readonly O[] = [],
+): Promise<Record<K, string> & Partial<Record<O, string>>> {
+  type Result = Record<K, string> & Partial<Record<O, string>>;
+  const found: Partial<Record<K | O, string>> = {};
+  for (const key of [...keys, ...optional]) {
     const value = nonEmpty(flagValue(ctx.flags, key)) ?? nonEmpty(ctx.env[RESOURCES[key].env]);
     if (value !== undefined) found[key] = value;
   }
   let missing = keys.filter((key) => found[key] === undefined);
-  if (missing.length === 0) return found as Record<K, string>;
+  const optionalMissing = optional.filter((key) => found[key] === undefined);
+  const wantOutputs = missing.length > 0 || (optionalMissing.length > 0 && ctx.flags.outputsFile !== undefined);
+  if (!wantOutputs) return found as Result;
 
   const { outputs, why } = await loadOutputs(ctx);
   if (outputs !== undefined) {
-    for (const key of missing) {
+    for (const key of [...missing, ...optionalMissing]) {
       const value = fromOutputs(outputs, key, ctx.flags);
       if (value !== undefined) found[key] = value;
     }
   }
   missing = keys.filter((key) => found[key] === undefined);
-  if (missing.length === 0) return found as Record<K, string>;
+  if (missing.length === 0) return found as Result;
 
   const specs = missing.map((key) => RESOURCES[key]);
   const source =

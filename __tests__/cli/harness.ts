@@ -8,11 +8,15 @@ export interface CliRun {
   readonly stderr: string;
 }
 
+/** Nothing listens here: CloudWatch calls fail fast with ECONNREFUSED instead of reaching AWS. */
+export const REFUSING_ENDPOINT = 'http://127.0.0.1:9';
+
 /**
  * Points the SDK's default chain at the emulators exactly as an operator would (AWS_ENDPOINT_URL_*),
  * and keeps it away from any real profile. Jest gives each test file its own process.env.
+ * CloudWatch (read by `status`) goes to a refusing endpoint unless one is given, so no suite ever calls AWS.
  */
-export function useEmulatorEnvironment(endpoints: { sqs?: string; ssm?: string; lambda?: string }): void {
+export function useEmulatorEnvironment(endpoints: { sqs?: string; ssm?: string; lambda?: string; cloudwatch?: string }): void {
   Object.assign(process.env, {
     AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
@@ -26,6 +30,7 @@ export function useEmulatorEnvironment(endpoints: { sqs?: string; ssm?: string; 
   if (endpoints.sqs) process.env.AWS_ENDPOINT_URL_SQS = endpoints.sqs;
   if (endpoints.ssm) process.env.AWS_ENDPOINT_URL_SSM = endpoints.ssm;
   if (endpoints.lambda) process.env.AWS_ENDPOINT_URL_LAMBDA = endpoints.lambda;
+  process.env.AWS_ENDPOINT_URL_CLOUDWATCH = endpoints.cloudwatch ?? REFUSING_ENDPOINT;
 }
 
 /** Environment for the CLI's own discovery: no SPIGOT_* leaks in from the outside. */

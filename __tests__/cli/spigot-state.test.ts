@@ -93,9 +93,16 @@ describe('spigot open / close / status', () => {
         changedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
         reason: 'closed by alice via spigot CLI: json shape',
       },
-      buffer: { queueUrl: queues.queueUrl, visible: 1, inFlight: 0, oldestMessageAgeSeconds: null },
+      buffer: {
+        queueUrl: queues.queueUrl,
+        visible: 1,
+        inFlight: 0,
+        oldestMessageAgeSeconds: null,
+        // the harness points CloudWatch at a refusing endpoint: status still succeeds
+        oldestMessageAge: { seconds: null, at: null, queueName: queues.queueUrl.split('/').pop(), unavailable: expect.stringMatching(/^CloudWatch GetMetricData failed: .*ECONNREFUSED/) },
+      },
       deadLetters: { queueUrl: queues.dlqUrl, visible: 1, inFlight: 0 },
-      lastDrain: null,
+      lastDrain: { status: 'unknown', parameterName: null, reason: expect.stringContaining('no drain status parameter configured') },
     });
   });
 
