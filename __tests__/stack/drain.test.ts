@@ -4,16 +4,23 @@ import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-ru
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { SsmParameter } from '@cdktf/provider-aws/lib/ssm-parameter';
 import { DEFAULT_CONFIG } from '../../stacks/config';
-import { onlyResourceOfType, parseReference, ref, resourcesOfType, synthStack } from '../support/synth';
+import { onlyResourceOfType, parseReference, ref, resourcesOfType, synthStack, type SynthesizedStack } from '../support/synth';
 
 Testing.setupJest();
+
+/** The SSM parameter with this name; throws unless exactly one exists. */
+function parameterNamed(parsed: SynthesizedStack, name: string): [string, any] {
+  const matches = Object.entries(resourcesOfType(parsed, 'aws_ssm_parameter')).filter(([, p]) => p.name === name);
+  if (matches.length !== 1) throw new Error(`expected one aws_ssm_parameter named ${name}, found ${matches.length}`);
+  return matches[0] as [string, any];
+}
 
 describe('spigot parameter', () => {
   const { json, parsed } = synthStack();
 
   it('when synthesized with defaults, it is created open and Terraform ignores later changes to value and description', () => {
     expect(json).toHaveResourceWithProperties(SsmParameter, { name: '/spigot/spigot', type: 'String', value: 'open' });
-    const [, parameter] = onlyResourceOfType(parsed, 'aws_ssm_parameter');
+    const [, parameter] = parameterNamed(parsed, '/spigot/spigot');
     expect(parameter.lifecycle.ignore_changes).toEqual(expect.arrayContaining(['value', 'description']));
   });
 });
@@ -21,7 +28,8 @@ describe('spigot parameter', () => {
 describe('drain Lambda', () => {
   const { json, parsed } = synthStack();
   const [functionId, fn] = onlyResourceOfType(parsed, 'aws_lambda_function');
-  const [parameterId] = onlyResourceOfType(parsed, 'aws_ssm_parameter');
+  const [parameterId] = parameterNamed(parsed, '/spigot/spigot');
+  const [statusParameterId] = parameterNamed(parsed, '/spigot/drain-status');
   const rules = resourcesOfType(parsed, 'aws_cloudwatch_event_rule');
   const functionRef = (attribute: string) => ref('aws_lambda_function', functionId, attribute);
 
@@ -95,7 +103,7 @@ describe('drain Lambda', () => {
     });
   });
 
-  it('when synthesized with defaults, the drain role can be assumed only by Lambda and reads/writes only the spigot parameter', () => {
+  it('when synthesized with defaults, the drain role can be assumed only by Lambda and touches only the spigot and drain-status parameters', () => {
     const roleId = parseReference(fn.role)!.id;
     expect(JSON.parse(resourcesOfType(parsed, 'aws_iam_role')[roleId].assume_role_policy).Statement).toEqual([
       { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
@@ -104,7 +112,9 @@ describe('drain Lambda', () => {
     expect(policies).toHaveLength(1);
     const statements = JSON.parse(policies[0].policy).Statement as Array<{ Action: string | string[]; Resource: string | string[] }>;
     const ssm = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('ssm:')));
-    expect(ssm.flatMap((s) => [s.Resource].flat())).toEqual([ref('aws_ssm_parameter', parameterId, 'arn')]);
+    expect(ssm.flatMap((s) => [s.Resource].flat())).toEqual([ref('aws_ssm_parameter', parameterId, 'arn'), ref('aws_ssm_parameter', statusParameterId, 'arn')]);
+    const statusStatement = ssm.find((s) => [s.Resource].flat().includes(ref('aws_ssm_parameter', statusParameterId, 'arn')))!;
+    expect([statusStatement.Action].flat()).toEqual(['ssm:PutParameter']);
     for (const statement of statements) expect([statement.Action].flat()).not.toContain('*');
   });
 });

@@ -83,11 +83,12 @@ describe('terraform block and outputs', () => {
   it('when synthesized with defaults, it outputs the queue URL, DLQ URL and spigot parameter name', () => {
     const queues = resourcesOfType(parsed, 'aws_sqs_queue');
     const idOf = (name: string) => Object.entries(queues).find(([, q]) => q.name === name)![0];
-    const [parameterId] = onlyResourceOfType(parsed, 'aws_ssm_parameter');
+    const parameterId = (name: string) => Object.entries(resourcesOfType(parsed, 'aws_ssm_parameter')).find(([, p]) => p.name === name)![0];
     expect(parsed.output).toMatchObject({
       queue_url: { value: ref('aws_sqs_queue', idOf('spigot-buffer.fifo'), 'url') },
       dlq_url: { value: ref('aws_sqs_queue', idOf('spigot-dlq.fifo'), 'url') },
-      spigot_parameter_name: { value: ref('aws_ssm_parameter', parameterId, 'name') },
+      spigot_parameter_name: { value: ref('aws_ssm_parameter', parameterId('/spigot/spigot'), 'name') },
+      drain_status_parameter_name: { value: ref('aws_ssm_parameter', parameterId('/spigot/drain-status'), 'name') },
     });
   });
 });
