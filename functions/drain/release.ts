@@ -83,13 +83,23 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
   let busyWorkers = 0;
   let polling = true;
   let stopped = false;
+  // The poller's wake-up latches: a worker finishing while the poller is busy in a receive
+  // must not be lost, or the poller would wait for a signal that already came.
   let wake: (() => void) | undefined;
+  let woken = false;
   const signal = () => {
     const w = wake;
     wake = undefined;
-    w?.();
+    if (w) w();
+    else woken = true;
   };
-  const nextSignal = () => new Promise<void>((resolve) => (wake = resolve));
+  const nextSignal = () => {
+    if (woken) {
+      woken = false;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => (wake = resolve));
+  };
   // Several waiters share one signal by re-arming it each time it fires.
   const waiters: Array<() => void> = [];
   const notifyAll = () => {
@@ -251,7 +261,7 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
         }
         if (messages.length === 0) {
           // Busy workers hold the remaining groups; wait for one to finish instead of spinning.
-          if (!idle) await nextSignal();
+          if (busyWorkers > 0 || ready.length > 0) await nextSignal();
           else if (wait === 0) await sleep(IDLE_PAUSE_MS);
           continue;
         }

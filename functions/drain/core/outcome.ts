@@ -32,6 +32,8 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   if (value === undefined || value.trim() === '') return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  // Only an HTTP date (e.g. "Wed, 21 Oct 2026 07:28:00 GMT"); Date.parse would read "-1" as a year.
+  if (!/^[A-Za-z]{3},? /.test(trimmed) || !/\d{2}:\d{2}:\d{2}/.test(trimmed)) return undefined;
   const at = Date.parse(trimmed);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }

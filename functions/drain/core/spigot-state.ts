@@ -21,9 +21,15 @@ export function parseSpigotState(value: string | undefined): ParsedSpigotState {
 /** Descriptions the drain writes start with this, so it knows which closes were its own. */
 export const AUTO_CLOSE_PREFIX = 'auto-closed by drain';
 
+const PROBES_SUFFIX = '; healthy probes since: ';
+/** SSM descriptions are limited to 1024 characters. */
+const MAX_DESCRIPTION = 1024;
+
 export function autoCloseDescription(reason: string, at: Date, healthyProbes = 0): string {
-  // SSM descriptions are limited to 1024 characters.
-  return `${AUTO_CLOSE_PREFIX} at ${at.toISOString()}: ${reason}; healthy probes since: ${healthyProbes}`.slice(0, 1024);
+  // Shorten the reason, never the suffix: the reopen count lives at the end.
+  const head = `${AUTO_CLOSE_PREFIX} at ${at.toISOString()}: `;
+  const room = MAX_DESCRIPTION - head.length - PROBES_SUFFIX.length - Math.max(4, String(healthyProbes).length);
+  return `${head}${reason.slice(0, Math.max(0, room))}${PROBES_SUFFIX}${healthyProbes}`;
 }
 
 export interface AutoCloseRecord {

@@ -1,0 +1,418 @@
+import type { HeldWebhook } from '../../../functions/drain/adapters/buffer-queue';
+import type { Outcome } from '../../../functions/drain/core/outcome';
+import { releaseHeldWebhooks, type Disposition, type ReleaseStats } from '../../../functions/drain/release';
+import {
+  FakeClock,
+  FakeFifoQueue,
+  RecordingLog,
+  ScriptedJenkins,
+  budgetFor,
+  busy,
+  poison,
+  ticks,
+  transient,
+  within,
+} from './release-fakes';
+
+interface Setup {
+  concurrency?: number;
+  maxAttempts?: number;
+  autoCloseAfterFailures?: number;
+  holdSeconds?: number;
+  idleWaitSeconds?: number;
+  script?: Record<string, Outcome[]>;
+  attemptTicks?: (id: string) => number;
+  /** The spigot's answer to its nth check (1-based). */
+  spigot?: (call: number) => boolean;
+  inspect?: (message: HeldWebhook) => Disposition;
+  queue?: (clock: FakeClock) => FakeFifoQueue;
+}
+
+function drainWith(setup: Setup = {}) {
+  const clock = new FakeClock();
+  const queue = setup.queue ? setup.queue(clock) : new FakeFifoQueue(clock);
+  const jenkins = new ScriptedJenkins(clock, setup.script, setup.attemptTicks);
+  const log = new RecordingLog();
+  const maxAttempts = setup.maxAttempts ?? 3;
+  let spigotChecks = 0;
+  const run = (realTimeLimitMs = 5000): Promise<ReleaseStats> =>
+    within(
+      releaseHeldWebhooks(
+        {
+          queue: queue.asClient(),
+          inspect: setup.inspect ?? (() => ({ kind: 'send' })),
+          attempt: jenkins.attempt,
+          budget: budgetFor(clock, maxAttempts),
+          spigotOpen: async () => {
+            spigotChecks += 1;
+            return setup.spigot ? setup.spigot(spigotChecks) : true;
+          },
+          log,
+          sleep: clock.sleep,
+          now: clock.now,
+        },
+        {
+          concurrency: setup.concurrency ?? 2,
+          maxAttempts,
+          autoCloseAfterFailures: setup.autoCloseAfterFailures ?? 100,
+          holdSeconds: setup.holdSeconds ?? 30,
+          idleWaitSeconds: setup.idleWaitSeconds ?? 0,
+        },
+      ),
+      realTimeLimitMs,
+      'releaseHeldWebhooks',
+    );
+  return { clock, queue, jenkins, log, run, spigotChecks: () => spigotChecks };
+}
+
+/** Sends `perGroup` messages to each group, interleaving groups like concurrent pushes. */
+function fill(queue: FakeFifoQueue, groups: string[], perGroup: number): Map<string, string[]> {
+  const sent = new Map<string, string[]>(groups.map((g) => [g, []]));
+  for (let i = 1; i <= perGroup; i += 1) {
+    for (const g of groups) {
+      const id = `${g}${i}`;
+      queue.send(g, id);
+      sent.get(g)!.push(id);
+    }
+  }
+  return sent;
+}
+
+const attemptsOfGroup = (jenkins: ScriptedJenkins, group: string) => jenkins.attempts.filter((a) => a.group === group).map((a) => a.id);
+
+describe('releaseHeldWebhooks', () => {
+  describe('ordering', () => {
+    it('when several repositories have webhooks queued, each is sent exactly once, in order per repository, and deleted', async () => {
+      const d = drainWith({ concurrency: 3, attemptTicks: (id) => 1 + (id.charCodeAt(0) % 3) });
+      const sent = fill(d.queue, ['a', 'b', 'c', 'd'], 5);
+      const stats = await d.run();
+      for (const [group, ids] of sent) expect(attemptsOfGroup(d.jenkins, group)).toEqual(ids);
+      expect(d.jenkins.attempts).toHaveLength(20);
+      expect(new Set(d.jenkins.attemptedIds()).size).toBe(20);
+      expect(stats.released).toBe(20);
+      expect(d.queue.remainingIds()).toEqual([]);
+      expect(stats).toMatchObject({ held: 0, retried: 0, deadLettered: 0, deleteFailures: 0, stoppedBecause: 'budget' });
+      expect(stats.autoCloseReason).toBeUndefined();
+    });
+
+    it('when a receive returns a group\'s messages out of sequence order, they are still sent in sequence order', async () => {
+      const d = drainWith({ concurrency: 1 });
+      d.queue.reorder = (messages) => [...messages].reverse();
+      // Sequence numbers cross from 20 to 21 digits within the group.
+      const sent = fill(d.queue, ['repo'], 6);
+      await d.run();
+      expect(attemptsOfGroup(d.jenkins, 'repo')).toEqual(sent.get('repo'));
+    });
+  });
+
+  describe('poison messages', () => {
+    it('when a message in the middle of a repository is poison, it is dead-lettered and the rest of its repository is still released', async () => {
+      const d = drainWith({ concurrency: 1, script: { a2: [poison(422)] } });
+      fill(d.queue, ['a'], 3);
+      const stats = await d.run();
+      expect(d.jenkins.attemptedIds()).toEqual(['a1', 'a2', 'a3']);
+      expect(d.queue.deadLettered).toHaveLength(1);
+      expect(d.queue.deadLettered[0].id).toBe('a2');
+      expect(d.queue.deadLettered[0].why.status).toBe(422);
+      expect(d.queue.deadLettered[0].why.reason).toContain('422');
+      expect(d.jenkins.attemptsOf('a2')).toBe(1);
+      expect(stats).toMatchObject({ released: 2, deadLettered: 1, held: 0 });
+      expect(d.queue.deletedIds.sort()).toEqual(['a1', 'a2', 'a3']);
+      expect(d.queue.remainingIds()).toEqual([]);
+    });
+
+    it('when dead-lettering fails, the poison message and everything after it in its repository are held, not lost', async () => {
+      const d = drainWith({ concurrency: 1, holdSeconds: 45, script: { a2: [poison(400)] } });
+      d.queue.onDeadLetter = (id) => {
+        if (id === 'a2') throw new Error('DLQ unavailable');
+      };
+      fill(d.queue, ['a'], 4);
+      const stats = await d.run();
+      expect(d.jenkins.attemptedIds()).toEqual(['a1', 'a2']);
+      expect(d.queue.deletedIds).toEqual(['a1']);
+      expect(d.queue.visibilityCalls()).toEqual([{ op: 'visibility', ids: ['a2', 'a3', 'a4'], seconds: 45 }]);
+      expect(stats).toMatchObject({ released: 1, deadLettered: 0, held: 3 });
+      expect(d.log.lines.some((l) => l.level === 'error')).toBe(true);
+    });
+
+    it('when inspection discards or dead-letters a message, it is never sent and the rest are', async () => {
+      const d = drainWith({
+        concurrency: 1,
+        inspect: (m) =>
+          m.messageId === 'a2' ? { kind: 'discard', reason: 'smoke test' }
+            : m.messageId === 'a3' ? { kind: 'dead-letter', reason: 'bad signature' }
+              : { kind: 'send' },
+      });
+      fill(d.queue, ['a'], 4);
+      const stats = await d.run();
+      expect(d.jenkins.attemptedIds()).toEqual(['a1', 'a4']);
+      expect(d.queue.deadLettered.map((x) => x.id)).toEqual(['a3']);
+      expect(stats).toMatchObject({ released: 2, discarded: 1, deadLettered: 1 });
+      expect(d.queue.remainingIds()).toEqual([]);
+    });
+  });
+
+  describe('busy Jenkins', () => {
+    it('when Jenkins answers busy with Retry-After, the rest of that repository is held for that long while other repositories continue', async () => {
+      const d = drainWith({ concurrency: 1, script: { a2: [busy(429, 120_000)] } });
+      fill(d.queue, ['a', 'b'], 3);
+      const stats = await d.run();
+      expect(attemptsOfGroup(d.jenkins, 'a')).toEqual(['a1', 'a2']);
+      expect(attemptsOfGroup(d.jenkins, 'b')).toEqual(['b1', 'b2', 'b3']);
+      expect(d.queue.visibilityCalls()).toEqual([{ op: 'visibility', ids: ['a2', 'a3'], seconds: 120 }]);
+      expect(d.queue.remainingIds().sort()).toEqual(['a2', 'a3']);
+      expect(d.queue.hiddenIds().sort()).toEqual(['a2', 'a3']);
+      expect(stats).toMatchObject({ released: 4, held: 2, retried: 0 });
+    });
+
+    it('when Jenkins answers busy without Retry-After, the repository is held for the default hold', async () => {
+      const d = drainWith({ concurrency: 2, holdSeconds: 17, script: { a1: [busy(503)] } });
+      fill(d.queue, ['a', 'b'], 2);
+      const stats = await d.run();
+      expect(d.queue.visibilityCalls()).toEqual([{ op: 'visibility', ids: ['a1', 'a2'], seconds: 17 }]);
+      expect(attemptsOfGroup(d.jenkins, 'b')).toEqual(['b1', 'b2']);
+      expect(d.jenkins.attemptsOf('a1')).toBe(1);
+      expect(stats).toMatchObject({ released: 2, held: 2 });
+    });
+
+    it('when a held repository becomes visible again within the run, it is released then, in order, and counted as redelivered', async () => {
+      const d = drainWith({ concurrency: 1, script: { a1: [busy(503, 1000), { kind: 'delivered', status: 200 }] } });
+      fill(d.queue, ['a'], 2);
+      const stats = await d.run();
+      expect(d.jenkins.attemptedIds()).toEqual(['a1', 'a1', 'a2']);
+      expect(d.jenkins.attempts[1].at - d.jenkins.attempts[0].at).toBeGreaterThanOrEqual(1000);
+      expect(stats).toMatchObject({ released: 2, held: 2, redelivered: 2 });
+      expect(d.queue.remainingIds()).toEqual([]);
+    });
+  });
+
+  describe('transient failures', () => {
+    it('when a webhook keeps failing, it is tried maxAttempts times with backoff, then it and the rest of its repository are held', async () => {
+      const d = drainWith({ concurrency: 1, maxAttempts: 3, holdSeconds: 30, script: { a1: [transient()] } });
+      fill(d.queue, ['a', 'b'], 2);
+      const stats = await d.run();
+      const a1 = d.jenkins.attempts.filter((a) => a.id === 'a1').map((a) => a.at);
+      expect(a1).toHaveLength(3);
+      expect([a1[1] - a1[0], a1[2] - a1[1]]).toEqual([250, 500]);
+      expect(d.jenkins.attemptsOf('a2')).toBe(0);
+      expect(d.queue.visibilityCalls()).toEqual([{ op: 'visibility', ids: ['a1', 'a2'], seconds: 30 }]);
+      expect(attemptsOfGroup(d.jenkins, 'b')).toEqual(['b1', 'b2']);
+      expect(stats).toMatchObject({ released: 2, held: 2, retried: 2 });
+      expect(d.queue.hiddenIds().sort()).toEqual(['a1', 'a2']);
+    });
+
+    it('when a webhook fails and then succeeds within maxAttempts, it is released and the repository continues', async () => {
+      const d = drainWith({ concurrency: 1, maxAttempts: 4, script: { a1: [transient(), transient(), { kind: 'delivered', status: 200 }] } });
+      fill(d.queue, ['a'], 2);
+      const stats = await d.run();
+      expect(d.jenkins.attemptedIds()).toEqual(['a1', 'a1', 'a1', 'a2']);
+      expect(stats).toMatchObject({ released: 2, retried: 2, held: 0 });
+      expect(d.queue.remainingIds()).toEqual([]);
+    });
+
+    it('when maxAttempts is one, a transient failure is not retried', async () => {
+      const d = drainWith({ concurrency: 1, maxAttempts: 1, script: { a1: [transient()] } });
+      fill(d.queue, ['a'], 1);
+      const stats = await d.run();
+      expect(d.jenkins.attemptsOf('a1')).toBe(1);
+      expect(stats).toMatchObject({ retried: 0, held: 1, released: 0 });
+    });
+  });
+
+  describe('concurrency', () => {
+    it.each([1, 3, 5])('when the concurrency is %i, no more than that many attempts are ever in flight, and the cap is reached', async (concurrency) => {
+      const d = drainWith({ concurrency, attemptTicks: (id) => 1 + (id.length % 3) });
+      const groups = Array.from({ length: 12 }, (_, i) => `g${String.fromCharCode(97 + i)}`);
+      const sent = fill(d.queue, groups, 3);
+      const stats = await d.run();
+      expect(d.jenkins.maxInFlight).toBeLessThanOrEqual(concurrency);
+      expect(d.jenkins.maxInFlight).toBe(concurrency);
+      expect(stats.released).toBe(36);
+      for (const [group, ids] of sent) expect(attemptsOfGroup(d.jenkins, group)).toEqual(ids);
+    });
+
+    it('when a repository is being sent, no second worker ever sends the same repository at the same time', async () => {
+      const d = drainWith({ concurrency: 4, attemptTicks: () => 2 });
+      fill(d.queue, ['a', 'b'], 8);
+      const active = new Map<string, number>();
+      let overlap = false;
+      const inner = d.jenkins.attempt;
+      const attempt = async (m: HeldWebhook) => {
+        active.set(m.groupId, (active.get(m.groupId) ?? 0) + 1);
+        if (active.get(m.groupId)! > 1) overlap = true;
+        try {
+          return await inner(m);
+        } finally {
+          active.set(m.groupId, active.get(m.groupId)! - 1);
+        }
+      };
+      (d.jenkins as unknown as { attempt: typeof attempt }).attempt = attempt;
+      // drainWith captured jenkins.attempt already; run a fresh loop with the wrapper instead.
+      const stats = await within(
+        releaseHeldWebhooks(
+          { queue: d.queue.asClient(), inspect: () => ({ kind: 'send' }), attempt, budget: budgetFor(d.clock, 3), spigotOpen: async () => true, log: d.log, sleep: d.clock.sleep, now: d.clock.now },
+          { concurrency: 4, maxAttempts: 3, autoCloseAfterFailures: 100, holdSeconds: 30, idleWaitSeconds: 0 },
+        ),
+        5000,
+        'releaseHeldWebhooks',
+      );
+      expect(overlap).toBe(false);
+      expect(stats.released).toBe(16);
+    });
+  });
+
+  describe('the spigot closing', () => {
+    it('when the spigot is closed before the first receive, nothing is received or sent', async () => {
+      const d = drainWith({ spigot: () => false });
+      fill(d.queue, ['a'], 2);
+      const stats = await d.run();
+      expect(d.queue.receiveCallsMade()).toHaveLength(0);
+      expect(d.jenkins.attempts).toHaveLength(0);
+      expect(stats).toMatchObject({ stoppedBecause: 'closed', receiveCalls: 0, released: 0 });
+    });
+
+    it('when the spigot turns closed during the run, nothing more is received, no new webhook is started and nothing is left hidden', async () => {
+      const d = drainWith({ concurrency: 1, spigot: (n) => n === 1 });
+      fill(d.queue, ['a', 'b'], 3);
+      const stats = await d.run();
+      expect(d.queue.receiveCallsMade()).toHaveLength(1);
+      expect(stats.receiveCalls).toBe(1);
+      expect(stats.stoppedBecause).toBe('closed');
+      expect(d.jenkins.attempts.length).toBeLessThanOrEqual(1);
+      expect(stats.released + stats.held).toBe(6);
+      expect(d.queue.hiddenIds()).toEqual([]);
+      for (const call of d.queue.visibilityCalls()) expect(call.seconds).toBe(0);
+    });
+  });
+
+  describe('auto-close', () => {
+    it('when N consecutive transient failures happen, it stops sending, makes everything visible again and reports why', async () => {
+      const d = drainWith({ concurrency: 1, maxAttempts: 5, autoCloseAfterFailures: 3, script: { a1: [transient('ECONNREFUSED: connect ECONNREFUSED')], b1: [transient()] } });
+      fill(d.queue, ['a', 'b'], 2);
+      const stats = await d.run();
+      expect(d.jenkins.attemptedIds()).toEqual(['a1', 'a1', 'a1']);
+      expect(stats.stoppedBecause).toBe('auto-close');
+      expect(stats.autoCloseReason).toContain('3 consecutive');
+      expect(stats.autoCloseReason).toContain('ECONNREFUSED');
+      expect(stats.released).toBe(0);
+      expect(d.queue.hiddenIds()).toEqual([]);
+      expect(d.queue.remainingIds().sort()).toEqual(['a1', 'a2', 'b1', 'b2']);
+    });
+
+    it('when failures come from several workers at once, at most the in-flight attempts finish after the closing one', async () => {
+      const concurrency = 3;
+      const threshold = 4;
+      const script: Record<string, Outcome[]> = {};
+      for (const g of ['a', 'b', 'c', 'd']) for (let i = 1; i <= 3; i += 1) script[`${g}${i}`] = [transient()];
+      const d = drainWith({ concurrency, maxAttempts: 2, autoCloseAfterFailures: threshold, script, attemptTicks: (id) => 1 + (id.charCodeAt(0) % 2) });
+      fill(d.queue, ['a', 'b', 'c', 'd'], 3);
+      const stats = await d.run();
+      expect(stats.stoppedBecause).toBe('auto-close');
+      expect(stats.autoCloseReason).toBeDefined();
+      expect(d.jenkins.attempts.length).toBeGreaterThanOrEqual(threshold);
+      expect(d.jenkins.attempts.length).toBeLessThanOrEqual(threshold + concurrency - 1);
+      expect(stats.released).toBe(0);
+    });
+
+    it('when 4N consecutive busy answers happen, it auto-closes too', async () => {
+      const script: Record<string, Outcome[]> = {};
+      for (let i = 1; i <= 10; i += 1) script[`g${i}1`] = [busy(429, 60_000)];
+      const d = drainWith({ concurrency: 1, autoCloseAfterFailures: 2, script });
+      fill(d.queue, Array.from({ length: 10 }, (_, i) => `g${i + 1}`), 1);
+      const stats = await d.run();
+      expect(stats.stoppedBecause).toBe('auto-close');
+      expect(stats.autoCloseReason).toContain('8 consecutive busy');
+      expect(d.jenkins.attempts).toHaveLength(8);
+    });
+  });
+
+  describe('deleting', () => {
+    it('when many webhooks are released, they are deleted in calls of at most ten, each exactly once', async () => {
+      const d = drainWith({ concurrency: 2 });
+      for (let i = 1; i <= 25; i += 1) d.queue.send('big', `big-${i}`);
+      for (let i = 1; i <= 7; i += 1) d.queue.send('small', `small-${i}`);
+      const stats = await d.run();
+      const deletes = d.queue.deleteCallsMade();
+      for (const call of deletes) {
+        expect(call.ids.length).toBeGreaterThanOrEqual(1);
+        expect(call.ids.length).toBeLessThanOrEqual(10);
+      }
+      const all = deletes.flatMap((c) => c.ids);
+      expect(all).toHaveLength(32);
+      expect(new Set(all).size).toBe(32);
+      expect(stats.released).toBe(32);
+      for (const call of d.queue.receiveCallsMade()) expect(call.max).toBeLessThanOrEqual(10);
+    });
+
+    it('when one batch holds more than ten finished webhooks, they are deleted in chunks of ten', async () => {
+      class GreedyQueue extends FakeFifoQueue {
+        async receive(maxMessages: number, waitSeconds: number): Promise<HeldWebhook[]> {
+          return super.receive(Math.max(maxMessages, 15), waitSeconds);
+        }
+      }
+      const d = drainWith({ concurrency: 1, queue: (clock) => new GreedyQueue(clock) });
+      for (let i = 1; i <= 15; i += 1) d.queue.send('a', `a-${i}`);
+      await d.run();
+      expect(d.queue.deleteCallsMade().map((c) => c.ids.length)).toEqual([10, 5]);
+    });
+
+    it('when a delete call fails outright, the failure is counted, logged and not thrown', async () => {
+      const d = drainWith({ concurrency: 1 });
+      d.queue.onDelete = (_ids, call) => {
+        if (call === 1) throw new Error('AWS.SimpleQueueService.ServiceUnavailable');
+        return { failed: [] };
+      };
+      fill(d.queue, ['a', 'b'], 3);
+      const stats = await d.run();
+      expect(stats.released).toBe(6);
+      expect(stats.deleteFailures).toBe(3);
+      expect(d.log.lines.some((l) => l.level === 'warn' && /delete failed/.test(l.message))).toBe(true);
+    });
+
+    it('when a delete call reports some messages as failed, exactly those are counted', async () => {
+      const d = drainWith({ concurrency: 1 });
+      d.queue.onDelete = (ids) => ({ failed: ids.filter((id) => id === 'a2' || id === 'b3') });
+      fill(d.queue, ['a', 'b'], 3);
+      const stats = await d.run();
+      expect(stats.deleteFailures).toBe(2);
+      expect(d.queue.remainingIds().sort()).toEqual(['a2', 'b3']);
+    });
+  });
+
+  describe('receiving', () => {
+    it('when idle, it long-polls no longer than the idle wait or the receive window; while workers are busy it does not wait', async () => {
+      const d = drainWith({ concurrency: 1, idleWaitSeconds: 20, attemptTicks: () => 3 });
+      fill(d.queue, ['a', 'b'], 2);
+      await d.run();
+      const waits = d.queue.receiveCallsMade().map((c) => c.wait);
+      // maxRunMs is 5000 in the fake budget, so the first (idle) receive waits 5 s, not 20.
+      expect(waits[0]).toBe(5);
+      for (const wait of waits) {
+        expect(Number.isInteger(wait)).toBe(true);
+        expect(wait).toBeLessThanOrEqual(5);
+      }
+    });
+
+    it.each(Array.from({ length: 12 }, (_, i) => i + 1))(
+      'when the last busy worker finishes while an empty receive is in flight (attempt of %i event-loop turns), the run still ends',
+      async (attemptTurns) => {
+        // SQS answers an empty short poll in tens of milliseconds and a Jenkins POST can finish
+        // inside that window. The empty receive here takes 5 turns; sweeping the attempt length
+        // makes the worker finish before, during and after it. The poller must not then wait
+        // for a wake-up that nobody will send.
+        class SlowEmptyReceive extends FakeFifoQueue {
+          async receive(maxMessages: number, waitSeconds: number): Promise<HeldWebhook[]> {
+            const out = await super.receive(maxMessages, waitSeconds);
+            if (out.length === 0) await ticks(5);
+            return out;
+          }
+        }
+        const d = drainWith({ concurrency: 1, attemptTicks: () => attemptTurns, queue: (clock) => new SlowEmptyReceive(clock) });
+        fill(d.queue, ['a'], 1);
+        const stats = await d.run(1000);
+        expect(stats.released).toBe(1);
+        expect(d.queue.remainingIds()).toEqual([]);
+      },
+    );
+  });
+});
