@@ -1,0 +1,143 @@
+/**
+ * A tiny HTTP proxy on loopback in front of fauxqs. It reads each request's X-Amz-Target
+ * (SQS JSON protocol: `AmazonSQS.<Action>`), counts it, and can fail or slow down chosen
+ * actions. The drain is pointed at the proxy (AWS_ENDPOINT_URL_SQS), so what it counts is
+ * exactly what the drain asked SQS, independently of the drain's own metrics.
+ */
+import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export interface SqsProxyCall {
+  readonly action: string;
+  /** Queue URL named in the request, when there was one. */
+  readonly queueUrl: string | undefined;
+  /** HTTP status answered to the drain (500 for an injected fault). */
+  status: number | undefined;
+  readonly injected: boolean;
+}
+
+export interface SqsFault {
+  /** HTTP status to answer (default 500, InternalError). */
+  readonly status?: number;
+  /** Fail only this many calls, then pass through again; default: until cleared. */
+  readonly times?: number;
+}
+
+export interface SqsProxy {
+  readonly endpoint: string;
+  readonly calls: SqsProxyCall[];
+  /** Calls of one action (optionally on one queue) since the last reset. */
+  count(action: string, queueUrl?: string): number;
+  reset(): void;
+  /** Fails `action` with a server error (null clears). */
+  setFault(action: string, fault: SqsFault | null): void;
+  /** Holds the answer to `action` back by `ms` after fauxqs answered (0 clears). */
+  setDelay(action: string, ms: number): void;
+  stop(): Promise<void>;
+}
+
+export async function startSqsProxy(upstream: string): Promise<SqsProxy> {
+  const target = new URL(upstream);
+  const calls: SqsProxyCall[] = [];
+  const faults = new Map<string, { status: number; remaining: number }>();
+  const delays = new Map<string, number>();
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+
+  const wait = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        resolve();
+      }, ms);
+      timers.add(t);
+    });
+
+  const handle = (req: IncomingMessage, res: ServerResponse, body: Buffer) => {
+    const targetHeader = String(req.headers['x-amz-target'] ?? '');
+    const action = targetHeader.startsWith('AmazonSQS.') ? targetHeader.slice('AmazonSQS.'.length) : targetHeader || 'unknown';
+    let queueUrl: string | undefined;
+    try {
+      queueUrl = (JSON.parse(body.toString('utf8')) as { QueueUrl?: string }).QueueUrl;
+    } catch {
+      queueUrl = undefined;
+    }
+    const fault = faults.get(action);
+    if (fault && fault.remaining > 0) {
+      fault.remaining -= 1;
+      const call: SqsProxyCall = { action, queueUrl, status: fault.status, injected: true };
+      calls.push(call);
+      const text = JSON.stringify({ __type: 'com.amazonaws.sqs#InternalError', message: 'injected by the test proxy' });
+      res.writeHead(fault.status, { 'Content-Type': 'application/x-amz-json-1.0', 'Content-Length': Buffer.byteLength(text), 'x-amzn-query-error': 'InternalError;Receiver' });
+      res.end(text);
+      return;
+    }
+    const call: SqsProxyCall = { action, queueUrl, status: undefined, injected: false };
+    calls.push(call);
+    const headers = { ...req.headers, host: target.host };
+    const upstreamReq = request(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers },
+      (upstreamRes) => {
+        const chunks: Buffer[] = [];
+        upstreamRes.on('data', (c: Buffer) => chunks.push(c));
+        upstreamRes.on('end', async () => {
+          const delay = delays.get(action) ?? 0;
+          if (delay > 0) await wait(delay);
+          call.status = upstreamRes.statusCode;
+          if (res.destroyed) return;
+          const out = Buffer.concat(chunks);
+          const h = { ...upstreamRes.headers, 'content-length': String(out.length) };
+          delete h['transfer-encoding'];
+          res.writeHead(upstreamRes.statusCode ?? 502, h);
+          res.end(out);
+        });
+      },
+    );
+    upstreamReq.on('error', (error) => {
+      call.status = 502;
+      if (!res.headersSent) res.writeHead(502, { 'Content-Type': 'text/plain' });
+      res.end(String(error));
+    });
+    upstreamReq.end(body);
+  };
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => handle(req, res, Buffer.concat(chunks)));
+  });
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    calls,
+    count: (action, queueUrl) => calls.filter((c) => c.action === action && (queueUrl === undefined || c.queueUrl === queueUrl)).length,
+    reset: () => {
+      calls.length = 0;
+    },
+    setFault(action, fault) {
+      if (fault === null) faults.delete(action);
+      else faults.set(action, { status: fault.status ?? 500, remaining: fault.times ?? Number.POSITIVE_INFINITY });
+    },
+    setDelay(action, ms) {
+      if (ms > 0) delays.set(action, ms);
+      else delays.delete(action);
+    },
+    async stop() {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      });
+    },
+  };
+}
