@@ -1,4 +1,5 @@
 import type { BufferQueueClient, HeldWebhook } from './adapters/buffer-queue';
+import { DeleteBatcher } from './delete-batcher';
 import { FailureRun } from './core/failure-run';
 import { groupByRepository } from './core/grouping';
 import type { Outcome } from './core/outcome';
@@ -195,22 +196,15 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
       }
       done.push(message);
     }
-    await deleteDone(done);
+    deletes.add(done);
   };
 
-  const deleteDone = async (done: HeldWebhook[]) => {
-    for (let start = 0; start < done.length; start += RECEIVE_BATCH) {
-      const chunk = done.slice(start, start + RECEIVE_BATCH);
-      try {
-        const { failed } = await deps.queue.deleteBatch(chunk);
-        stats.deleteFailures += failed.length;
-        if (failed.length > 0) deps.log.warn('delete failed: these webhooks will be delivered again (duplicates)', { messageIds: failed });
-      } catch (error) {
-        stats.deleteFailures += chunk.length;
-        deps.log.warn('delete failed: these webhooks will be delivered again (duplicates)', { messageIds: chunk.map((m) => m.messageId), error: (error as Error).message });
-      }
+  const deletes = new DeleteBatcher(deps.queue, ({ failed }, error) => {
+    stats.deleteFailures += failed.length;
+    if (failed.length > 0) {
+      deps.log.warn('delete failed: these webhooks will be delivered again (duplicates)', { messageIds: failed, error: error?.message });
     }
-  };
+  });
 
   const worker = async () => {
     for (;;) {
@@ -249,6 +243,8 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
           continue;
         }
         const idle = ready.length === 0 && busyWorkers === 0;
+        // Out of work in hand: finished repositories stay locked until deleted, so delete now.
+        if (ready.length === 0) deletes.flush();
         const wait = idle ? Math.min(options.idleWaitSeconds, deps.budget.receiveWindowSeconds()) : 0;
         stats.receiveCalls += 1;
         let messages: HeldWebhook[];
@@ -276,5 +272,6 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
 
   const workers = Array.from({ length: options.concurrency }, () => worker());
   await Promise.all([poll(), ...workers]);
+  await deletes.drain();
   return stats;
 }

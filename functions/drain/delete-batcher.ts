@@ -1,0 +1,55 @@
+import type { BufferQueueClient, HeldWebhook } from './adapters/buffer-queue';
+
+export interface DeleteOutcome {
+  readonly deleted: number;
+  readonly failed: readonly string[];
+}
+
+/**
+ * Collects released webhooks from all workers and deletes them ten at a time, so a busy
+ * drain spends one DeleteMessageBatch per ten webhooks even when each receive returns one
+ * message per repository. A partial batch waits at most `lingerMs`: a repository's next
+ * webhook is locked until its predecessor is deleted, so deletes must not wait long.
+ */
+export class DeleteBatcher {
+  private pending: HeldWebhook[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly queue: Pick<BufferQueueClient, 'deleteBatch'>,
+    private readonly onResult: (outcome: DeleteOutcome, error?: Error) => void,
+    private readonly lingerMs = 20,
+  ) {}
+
+  add(messages: readonly HeldWebhook[]): void {
+    if (messages.length === 0) return;
+    this.pending.push(...messages);
+    while (this.pending.length >= 10) this.send(this.pending.splice(0, 10));
+    if (this.pending.length > 0 && !this.timer) {
+      this.timer = setTimeout(() => this.flush(), this.lingerMs);
+    }
+  }
+
+  /** Sends what is pending and waits for every delete in flight. */
+  async drain(): Promise<void> {
+    this.flush();
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+  }
+
+  /** Sends a partial batch now: the drain needs the repositories it unlocks. */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.pending.length > 0) this.send(this.pending.splice(0, 10));
+  }
+
+  private send(chunk: HeldWebhook[]): void {
+    const call = this.queue
+      .deleteBatch(chunk)
+      .then(({ failed }) => this.onResult({ deleted: chunk.length - failed.length, failed }))
+      .catch((error: Error) => this.onResult({ deleted: 0, failed: chunk.map((m) => m.messageId) }, error))
+      .finally(() => this.inFlight.delete(call));
+    this.inFlight.add(call);
+  }
+}
