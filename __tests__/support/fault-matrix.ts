@@ -7,7 +7,7 @@
  * version leaves out numbers that vary from run to run (duplicates, runs needed), so the
  * committed document only changes when behaviour does.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export interface MatrixOutcome {
@@ -97,4 +97,17 @@ export function matrixDocument(rows: readonly MatrixRow[]): string {
 export function writeMatrixDocument(rows: readonly MatrixRow[], file: string): void {
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, matrixDocument(rows));
+}
+
+export const MATRIX_START = '<!-- fault-matrix:start -->';
+export const MATRIX_END = '<!-- fault-matrix:end -->';
+
+/** Replaces the table between the fault-matrix markers of a document (docs/security.md). */
+export function embedMatrix(rows: readonly MatrixRow[], file: string): void {
+  const text = readFileSync(file, 'utf8');
+  const start = text.indexOf(MATRIX_START);
+  const end = text.indexOf(MATRIX_END);
+  if (start < 0 || end < start) throw new Error(`${file} has no ${MATRIX_START} ... ${MATRIX_END} block for the fault matrix`);
+  const table = renderMatrix(rows, { volatile: false });
+  writeFileSync(file, `${text.slice(0, start + MATRIX_START.length)}\n${table}\n${text.slice(end)}`);
 }

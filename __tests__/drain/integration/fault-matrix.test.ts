@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { queueDepth } from '../../support/fauxqs';
-import { renderMatrix, rowHolds, writeMatrixDocument, type MatrixRow } from '../../support/fault-matrix';
+import { embedMatrix, renderMatrix, rowHolds, writeMatrixDocument, type MatrixRow } from '../../support/fault-matrix';
 import {
   createCell,
   deadLetters,
@@ -39,6 +39,7 @@ afterAll(async () => {
   const table = renderMatrix(rows);
   console.log(`drain fault matrix\n\n${table}\n`);
   writeMatrixDocument(rows, path.resolve(__dirname, '../../../docs/fault-matrix.md'));
+  embedMatrix(rows, path.resolve(__dirname, '../../../docs/security.md'));
 });
 
 interface FaultContext {
