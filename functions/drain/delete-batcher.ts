@@ -31,6 +31,11 @@ export class DeleteBatcher {
     }
   }
 
+  /** Deletes pending or in flight: the repositories they hold stay locked until they land. */
+  get busy(): boolean {
+    return this.pending.length > 0 || this.inFlight.size > 0;
+  }
+
   /** Sends what is pending and waits for every delete in flight. */
   async drain(): Promise<void> {
     this.flush();

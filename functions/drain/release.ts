@@ -200,6 +200,8 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
   };
 
   const deletes = new DeleteBatcher(deps.queue, ({ failed }, error) => {
+    // A landed delete unlocks its repository: let a waiting poller receive again.
+    notifyAll();
     stats.deleteFailures += failed.length;
     if (failed.length > 0) {
       deps.log.warn('delete failed: these webhooks will be delivered again (duplicates)', { messageIds: failed, error: error?.message });
@@ -257,7 +259,10 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
         }
         if (messages.length === 0) {
           // Busy workers hold the remaining groups; wait for one to finish instead of spinning.
-          if (busyWorkers > 0 || ready.length > 0) await nextSignal();
+          // Repositories whose deletes are still pending or in flight are locked too: send those
+          // deletes now and wait for them to land instead of pausing IDLE_PAUSE_MS.
+          deletes.flush();
+          if (busyWorkers > 0 || ready.length > 0 || deletes.busy) await nextSignal();
           else if (wait === 0) await sleep(IDLE_PAUSE_MS);
           continue;
         }
