@@ -10,7 +10,7 @@
  * - error: 4xx/5xx, body `{"__type": "<Code>", "message": "..."}` plus `x-amzn-query-error: <Code>;Sender`.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { loopback } from '../support/loopback-server';
 
 export interface Datapoint {
   readonly at: Date;
@@ -44,7 +44,6 @@ export async function startLoopbackCloudWatch(): Promise<LoopbackCloudWatch> {
   const series = new Map<string, readonly Datapoint[]>();
   const queries: MetricQuery[] = [];
   let failure: CloudWatchFailure | null = null;
-  const sockets = new Set<Socket>();
 
   const replyError = (res: ServerResponse, status: number, code: string, message: string): void => {
     res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-query-error': `${code};Sender` });
@@ -105,23 +104,13 @@ export async function startLoopbackCloudWatch(): Promise<LoopbackCloudWatch> {
       res.end(JSON.stringify({ MetricDataResults: results, Messages: [] }));
     });
   });
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const listener = loopback(server);
+  const port = await listener.listen();
   return {
     endpoint: `http://127.0.0.1:${port}`,
     queries,
     setOldestAge: (queueName, datapoints) => void series.set(queueName, [...datapoints]),
     setFailure: (next) => void (failure = next),
-    stop: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    stop: () => listener.close(),
   };
 }

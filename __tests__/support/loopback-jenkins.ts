@@ -10,7 +10,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { loopback } from './loopback-server';
 
 export type JenkinsBehaviour =
   /** Answers everything normally. */
@@ -182,10 +182,8 @@ export async function startLoopbackJenkins(options: LoopbackJenkinsOptions = {})
   let maxInFlight = 0;
   let probeCount = 0;
   let stopped = false;
-  let listening = false;
   const deliveries: JenkinsDelivery[] = [];
   const requests: JenkinsRequestLogEntry[] = [];
-  const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
 
   const applyBehaviour = (next: JenkinsBehaviour): void => {
@@ -368,35 +366,10 @@ export async function startLoopbackJenkins(options: LoopbackJenkinsOptions = {})
     });
   });
   server.keepAliveTimeout = 30_000;
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
+  // Closing drops keep-alive and in-flight connections too, like a Jenkins process going away.
+  const listener = loopback(server);
 
-  const listen = (port: number): Promise<void> =>
-    new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => {
-        server.off('error', reject);
-        listening = true;
-        resolve();
-      });
-    });
-
-  const close = (): Promise<void> =>
-    new Promise((resolve) => {
-      if (!listening) {
-        resolve();
-        return;
-      }
-      listening = false;
-      server.close(() => resolve());
-      // Drop keep-alive and in-flight connections too, like a Jenkins process going away.
-      for (const socket of sockets) socket.destroy();
-    });
-
-  await listen(0);
-  const port = (server.address() as AddressInfo).port;
+  const port = await listener.listen(0);
   const url = `http://127.0.0.1:${port}${contextPath}`;
 
   return {
@@ -424,9 +397,9 @@ export async function startLoopbackJenkins(options: LoopbackJenkinsOptions = {})
       const target = normalise(next);
       applyBehaviour(target);
       if (target.kind === 'down') {
-        await close();
-      } else if (!listening) {
-        await listen(port);
+        await listener.close();
+      } else if (!server.listening) {
+        await listener.listen(port);
       }
     },
     setServiceTimeMs(ms) {
@@ -437,7 +410,7 @@ export async function startLoopbackJenkins(options: LoopbackJenkinsOptions = {})
       stopped = true;
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
-      await close();
+      await listener.close();
     },
   };
 }

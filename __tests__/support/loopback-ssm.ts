@@ -13,7 +13,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { loopback } from './loopback-server';
 
 export type SsmParameterType = 'String' | 'StringList' | 'SecureString';
 
@@ -95,7 +95,6 @@ export async function startLoopbackSsm(options: LoopbackSsmOptions = {}): Promis
   const calls: SsmCall[] = [];
   let failure: SsmFailure | null = null;
   let failureActions: ReadonlySet<string> | undefined;
-  const sockets = new Set<Socket>();
 
   const arnOf = (name: string): string =>
     `arn:aws:ssm:${region}:${accountId}:parameter${name.startsWith('/') ? '' : '/'}${name}`;
@@ -320,15 +319,8 @@ export async function startLoopbackSsm(options: LoopbackSsmOptions = {}): Promis
       }
     });
   });
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const listener = loopback(server);
+  const port = await listener.listen();
 
   let stopped = false;
   return {
@@ -351,10 +343,7 @@ export async function startLoopbackSsm(options: LoopbackSsmOptions = {}): Promis
     async stop() {
       if (stopped) return;
       stopped = true;
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      });
+      await listener.close();
     },
   };
 }

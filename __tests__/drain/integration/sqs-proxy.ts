@@ -5,7 +5,7 @@
  * exactly what the drain asked SQS, independently of the drain's own metrics.
  */
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { loopback } from '../../support/loopback-server';
 
 export interface SqsProxyCall {
   readonly action: string;
@@ -41,7 +41,6 @@ export async function startSqsProxy(upstream: string): Promise<SqsProxy> {
   const calls: SqsProxyCall[] = [];
   const faults = new Map<string, { status: number; remaining: number }>();
   const delays = new Map<string, number>();
-  const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
 
   const wait = (ms: number) =>
@@ -106,15 +105,8 @@ export async function startSqsProxy(upstream: string): Promise<SqsProxy> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => handle(req, res, Buffer.concat(chunks)));
   });
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const listener = loopback(server);
+  const port = await listener.listen();
 
   return {
     endpoint: `http://127.0.0.1:${port}`,
@@ -134,10 +126,7 @@ export async function startSqsProxy(upstream: string): Promise<SqsProxy> {
     async stop() {
       for (const t of timers) clearTimeout(t);
       timers.clear();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      });
+      await listener.close();
     },
   };
 }
