@@ -89,6 +89,11 @@ export interface SpigotConfig {
   /** Source CIDRs allowed to call the API (e.g. GitHub's hook ranges). @default [] (anyone) */
   readonly allowedSourceCidrs: readonly string[];
   readonly throttle: ThrottleConfig;
+  /**
+   * Set the account-wide API Gateway CloudWatch Logs role that stage logging needs. Turn off
+   * when the account already has one (it is one setting per account and region). @default true
+   */
+  readonly manageApiGatewayAccountRole: boolean;
   /** Retention of access and drain logs. @default 365 */
   readonly logRetentionDays: number;
   /** Receives before SQS moves a message to the DLQ; see README "Why maxReceiveCount is high". @default 100 */
@@ -107,6 +112,7 @@ export const DEFAULT_CONFIG: SpigotConfig = {
   routes: ['/github-webhook/', '/generic-webhook-trigger/invoke'],
   allowedSourceCidrs: [],
   throttle: { rateLimit: 50, burstLimit: 100 },
+  manageApiGatewayAccountRole: true,
   logRetentionDays: 365,
   maxReceiveCount: 100,
   drain: {
@@ -311,6 +317,9 @@ export function validateConfig(value: Json, source = 'the configuration'): Spigo
     c.fail('logRetentionDays', `must be one of CloudWatch's retention values (${LOG_RETENTION_DAYS.join(', ')}), got ${JSON.stringify(value.logRetentionDays)}`);
   }
   c.int(value.maxReceiveCount, 'maxReceiveCount', 10, 1000);
+  if (typeof value.manageApiGatewayAccountRole !== 'boolean') {
+    c.fail('manageApiGatewayAccountRole', `must be true or false, got ${JSON.stringify(value.manageApiGatewayAccountRole)}`);
+  }
   if (isObject(value.drain)) checkDrain(c, value.drain);
   else c.fail('drain', 'must be an object');
   if (isObject(value.alarms)) checkAlarms(c, value.alarms);

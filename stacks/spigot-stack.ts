@@ -56,6 +56,7 @@ export class SpigotStack extends TerraformStack {
       throttle: config.throttle,
       allowedSourceCidrs: config.allowedSourceCidrs,
       logRetentionDays: config.logRetentionDays,
+      manageAccountLoggingRole: config.manageApiGatewayAccountRole,
     });
     this.drain = new DrainFunction(this, 'drain', {
       name: config.name,
