@@ -7,8 +7,10 @@ module.exports = {
     // Type checking runs once in `npm run typecheck`; per-file transpiling keeps jest fast.
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
   },
-  // fauxqs ships as ESM only; the suites reach it through a child process (see __tests__/support).
   setupFiles: ['<rootDir>/__tests__/support/jest-setup.ts'],
+  // The extra reporter ends the run with a plain "tests: N passed, N failed" line.
+  reporters: ['default', '<rootDir>/__tests__/support/summary-reporter.js'],
+  // Integration suites start emulators (fauxqs in a child process: it ships as ESM only).
   testTimeout: 60000,
   maxWorkers: 2,
 };
