@@ -1,5 +1,6 @@
 import type { BufferQueueClient, HeldWebhook } from './adapters/buffer-queue';
 import { DeleteBatcher } from './delete-batcher';
+import { Broadcast, LatchedSignal } from './signals';
 import { FailureRun } from './core/failure-run';
 import { groupByRepository } from './core/grouping';
 import type { Outcome } from './core/outcome';
@@ -84,30 +85,14 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
   let busyWorkers = 0;
   let polling = true;
   let stopped = false;
-  // The poller's wake-up latches: a worker finishing while the poller is busy in a receive
-  // must not be lost, or the poller would wait for a signal that already came.
-  let wake: (() => void) | undefined;
-  let woken = false;
-  const signal = () => {
-    const w = wake;
-    wake = undefined;
-    if (w) w();
-    else woken = true;
-  };
-  const nextSignal = () => {
-    if (woken) {
-      woken = false;
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve) => (wake = resolve));
-  };
-  // Several waiters share one signal by re-arming it each time it fires.
-  const waiters: Array<() => void> = [];
+  const pollerWake = new LatchedSignal();
+  const workersWake = new Broadcast();
   const notifyAll = () => {
-    signal();
-    while (waiters.length > 0) waiters.shift()!();
+    pollerWake.notify();
+    workersWake.notifyAll();
   };
-  const waitForChange = () => new Promise<void>((resolve) => waiters.push(resolve));
+  const nextSignal = () => pollerWake.wait();
+  const waitForChange = () => workersWake.wait();
 
   const stop = (because: ReleaseStats['stoppedBecause'], reason?: string) => {
     if (!stopped) {
