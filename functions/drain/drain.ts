@@ -60,7 +60,7 @@ export async function probeJenkins(deps: Pick<DrainDeps, 'jenkins' | 'settings'>
     const quiet = await deps.jenkins.get('/api/json?tree=quietingDown', probe.timeoutMs, 'GET', authorization);
     return evaluateQuietDown(quiet.status, quiet.body);
   } catch (error) {
-    return { healthy: false, reason: `probe ${probe.path} failed: ${classifyError(error as Error).kind === 'transient' ? (error as Error).message : 'error'}` };
+    return { healthy: false, reason: `probe ${probe.path} failed: ${classifyError(error as Error).reason}` };
   }
 }
 

@@ -22,7 +22,7 @@ export function classifyResponse(status: number, headers: Readonly<Record<string
 }
 
 /** Network-level failure (refused, reset, timeout): the request may not have reached Jenkins. */
-export function classifyError(error: Error): Outcome {
+export function classifyError(error: Error): Extract<Outcome, { kind: 'transient' }> {
   const code = (error as NodeJS.ErrnoException).code;
   return { kind: 'transient', reason: code ? `${code}: ${error.message}` : error.message };
 }
