@@ -51,16 +51,27 @@ export interface DrainResult {
 export const SMOKE_HEADER = 'X-Spigot-Smoke';
 
 export async function probeJenkins(deps: Pick<DrainDeps, 'jenkins' | 'settings'>, secrets: DrainSecrets): Promise<Health> {
+  const first = await probeOnce(deps, secrets, false);
+  if (first.healthy || !first.networkError) return first;
+  // A reset or a stale keep-alive socket must not close the spigot: confirm on a fresh connection.
+  return probeOnce(deps, secrets, true);
+}
+
+async function probeOnce(
+  deps: Pick<DrainDeps, 'jenkins' | 'settings'>,
+  secrets: DrainSecrets,
+  freshConnection: boolean,
+): Promise<Health & { networkError?: boolean }> {
   const { probe } = deps.settings;
   try {
-    const answer = await deps.jenkins.get(probe.path, probe.timeoutMs, probe.method);
+    const answer = await deps.jenkins.get(probe.path, probe.timeoutMs, probe.method, undefined, freshConnection);
     const health = evaluateProbe(probe.path, answer.status, probe.expectStatus);
     if (!health.healthy || !secrets.jenkinsCredentials) return health;
     const authorization = `Basic ${Buffer.from(secrets.jenkinsCredentials).toString('base64')}`;
-    const quiet = await deps.jenkins.get('/api/json?tree=quietingDown', probe.timeoutMs, 'GET', authorization);
+    const quiet = await deps.jenkins.get('/api/json?tree=quietingDown', probe.timeoutMs, 'GET', authorization, freshConnection);
     return evaluateQuietDown(quiet.status, quiet.body);
   } catch (error) {
-    return { healthy: false, reason: `probe ${probe.path} failed: ${classifyError(error as Error).reason}` };
+    return { healthy: false, networkError: true, reason: `probe ${probe.path} failed: ${classifyError(error as Error).reason}` };
   }
 }
 
@@ -176,9 +187,17 @@ function cachedSpigotCheck(deps: DrainDeps, intervalMs: number, now: () => numbe
   };
 }
 
+/**
+ * SSM has no compare-and-set, so the drain re-reads the spigot right before writing it:
+ * an operator's close (with their reason) or reopen made meanwhile always wins.
+ */
 async function autoClose(deps: DrainDeps, reason: string): Promise<void> {
-  deps.log.warn('closing the spigot: Jenkins is not healthy; webhooks stay queued', { reason });
   try {
+    if (parseSpigotState((await deps.spigot.read()).value).state === 'closed') {
+      deps.log.warn('Jenkins is not healthy, but the spigot was closed meanwhile; leaving its reason as is', { reason });
+      return;
+    }
+    deps.log.warn('closing the spigot: Jenkins is not healthy; webhooks stay queued', { reason });
     await deps.spigot.write('closed', autoCloseDescription(reason, new Date((deps.now ?? Date.now)())));
   } catch (error) {
     deps.log.error('could not close the spigot parameter', { error: (error as Error).message });
@@ -189,18 +208,20 @@ async function autoClose(deps: DrainDeps, reason: string): Promise<void> {
 async function maybeReopen(deps: DrainDeps, secrets: DrainSecrets, elapsed: () => number): Promise<DrainResult> {
   const description = await deps.spigot.latestDescription();
   const record = parseAutoCloseDescription(description);
-  if (!record || description === undefined) {
-    return { spigot: 'closed', action: 'held (spigot closed)', reason: 'closed by an operator', durationMs: elapsed() };
-  }
+  const closed = (reason: string, probeFailed?: boolean): DrainResult => ({ spigot: 'closed', action: 'held (spigot closed)', reason, probeFailed, durationMs: elapsed() });
+  if (!record || description === undefined) return closed('closed by an operator');
   const health = await probeJenkins(deps, secrets);
   const healthyProbes = health.healthy ? record.healthyProbes + 1 : 0;
+  if (healthyProbes === record.healthyProbes) return closed(health.reason ?? `healthy probes: ${healthyProbes}`, !health.healthy);
+  // The probe took a while: if anyone changed the spigot meanwhile, their change stands.
+  if ((await deps.spigot.latestDescription()) !== description) return closed('the spigot changed during the probe');
   if (health.healthy && healthyProbes >= (deps.settings.autoReopenAfterHealthyProbes ?? Infinity)) {
     await deps.spigot.write('open', `reopened by drain after ${healthyProbes} consecutive healthy probes`);
     deps.log.info('reopened the spigot', { healthyProbes });
     return { spigot: 'open', action: 'reopened', durationMs: elapsed() };
   }
-  if (healthyProbes !== record.healthyProbes) await deps.spigot.write('closed', withHealthyProbes(description, healthyProbes));
-  return { spigot: 'closed', action: 'held (spigot closed)', reason: health.reason ?? `healthy probes: ${healthyProbes}`, probeFailed: !health.healthy, durationMs: elapsed() };
+  await deps.spigot.write('closed', withHealthyProbes(description, healthyProbes));
+  return closed(health.reason ?? `healthy probes: ${healthyProbes}`, !health.healthy);
 }
 
 /** What the drain leaves in the drain-status parameter for `spigot status` (no bodies, no secrets). */

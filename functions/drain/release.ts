@@ -115,25 +115,37 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
     deps.log.info('held webhooks', { count: messages.length, visibilitySeconds: seconds, why, group: messages[0].groupId });
   };
 
-  /** Sends one webhook with in-run retries; returns how the batch should continue. */
+  /**
+   * Sends one webhook with in-run retries; returns how the batch should continue. Only a
+   * webhook's final outcome counts towards closing the spigot, so one blip that resets every
+   * open connection does not close it while the retries would succeed.
+   */
   const deliver = async (message: HeldWebhook): Promise<'done' | { holdSeconds: number; why: string }> => {
+    const settle = (outcome: Outcome) => {
+      const closeReason = failures.record(outcome);
+      if (closeReason) stop('auto-close', closeReason);
+    };
     for (let attempt = 1; ; attempt += 1) {
+      // An operator closing the spigot stops even a batch already being sent (re-read every few seconds).
+      if (!stopped && !(await deps.spigotOpen())) stop('closed');
       if (stopped || !deps.budget.canSend()) return { holdSeconds: 0, why: stopped ? 'drain stopping' : 'deadline near' };
       await deps.rateLimiter?.take();
       const outcome = await deps.attempt(message);
-      const closeReason = failures.record(outcome);
-      if (closeReason) stop('auto-close', closeReason);
       switch (outcome.kind) {
         case 'delivered':
+          settle(outcome);
           stats.released += 1;
           return 'done';
         case 'poison':
+          settle(outcome);
           await deadLetter(message, outcome.status, outcome.reason);
           return 'done';
         case 'busy':
+          settle(outcome);
           return { holdSeconds: holdVisibilitySeconds(outcome.retryAfterMs, options.holdSeconds), why: `Jenkins busy (${outcome.status})` };
         case 'transient':
           if (attempt >= options.maxAttempts || stopped) {
+            if (!stopped) settle(outcome);
             return { holdSeconds: stopped ? 0 : options.holdSeconds, why: `gave up for this run: ${outcome.reason}` };
           }
           stats.retried += 1;
@@ -252,7 +264,8 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
           continue;
         }
         for (const [groupId, groupMessages] of groupByRepository(messages)) ready.push({ groupId, messages: groupMessages });
-        notifyAll();
+        workersWake.notifyAll(); // not the poller's own latch: that would cost an extra receive
+
       }
     } finally {
       polling = false;

@@ -104,7 +104,8 @@ const CELLS: CellSpec[] = [
   {
     name: 'jenkins-slow',
     fault: 'Jenkins slow (800 ms > HTTP_TIMEOUT_MS 500)',
-    options: { jenkinsBehaviour: { kind: 'slow', delayMs: 800 }, extra: { HTTP_TIMEOUT_MS: '500', PROBE_TIMEOUT_MS: '2000', AUTO_CLOSE_AFTER_FAILURES: '5' } },
+    // Three repositories, so three webhooks fail all their attempts at once: that closes it.
+    options: { jenkinsBehaviour: { kind: 'slow', delayMs: 800 }, extra: { HTTP_TIMEOUT_MS: '500', PROBE_TIMEOUT_MS: '2000', AUTO_CLOSE_AFTER_FAILURES: '3' } },
     async during({ cell }) {
       const { result } = await invoke(cell);
       expect(result.action).toBe('auto-closed');
@@ -112,7 +113,7 @@ const CELLS: CellSpec[] = [
       await expectAutoClosed(cell, /consecutive failed releases.*no answer/);
       expect(cell.jenkins.accepted()).toHaveLength(0);
       expect(await deadLetters(world.fauxqs.sqs, cell.queues.dlqUrl)).toEqual([]);
-      return 'probe passes, POSTs time out: retried, auto-closed after 5 hard failures, all held';
+      return 'probe passes, POSTs time out: retried, auto-closed once 3 webhooks failed every attempt, all held';
     },
   },
   {

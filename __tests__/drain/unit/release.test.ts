@@ -8,6 +8,7 @@ import {
   ScriptedJenkins,
   budgetFor,
   busy,
+  delivered,
   poison,
   ticks,
   transient,
@@ -286,17 +287,31 @@ describe('releaseHeldWebhooks', () => {
   });
 
   describe('auto-close', () => {
-    it('when N consecutive transient failures happen, it stops sending, makes everything visible again and reports why', async () => {
-      const d = drainWith({ concurrency: 1, maxAttempts: 5, autoCloseAfterFailures: 3, script: { a1: [transient('ECONNREFUSED: connect ECONNREFUSED')], b1: [transient()] } });
-      fill(d.queue, ['a', 'b'], 2);
+    it('when N webhooks in a row fail all their attempts, it stops sending, makes everything visible again and reports why', async () => {
+      const d = drainWith({
+        concurrency: 1, maxAttempts: 2, autoCloseAfterFailures: 3,
+        script: { a1: [transient('ECONNREFUSED: connect ECONNREFUSED')], b1: [transient('ECONNREFUSED: connect ECONNREFUSED')], c1: [transient('ECONNREFUSED: connect ECONNREFUSED')] },
+      });
+      fill(d.queue, ['a', 'b', 'c'], 1);
       const stats = await d.run();
-      expect(d.jenkins.attemptedIds()).toEqual(['a1', 'a1', 'a1']);
+      expect(d.jenkins.attemptedIds()).toEqual(['a1', 'a1', 'b1', 'b1', 'c1', 'c1']);
       expect(stats.stoppedBecause).toBe('auto-close');
       expect(stats.autoCloseReason).toContain('3 consecutive');
       expect(stats.autoCloseReason).toContain('ECONNREFUSED');
       expect(stats.released).toBe(0);
-      expect(d.queue.hiddenIds()).toEqual([]);
-      expect(d.queue.remainingIds().sort()).toEqual(['a1', 'a2', 'b1', 'b2']);
+      expect(d.queue.remainingIds().sort()).toEqual(['a1', 'b1', 'c1']);
+    });
+
+    it('when attempts fail but their retries succeed, it does not close the spigot', async () => {
+      const d = drainWith({
+        concurrency: 1, maxAttempts: 3, autoCloseAfterFailures: 2,
+        script: { a1: [transient(), delivered], b1: [transient(), delivered], c1: [transient(), delivered] },
+      });
+      fill(d.queue, ['a', 'b', 'c'], 1);
+      const stats = await d.run();
+      expect(stats.autoCloseReason).toBeUndefined();
+      expect(stats.released).toBe(3);
+      expect(stats.retried).toBe(3);
     });
 
     it('when failures come from several workers at once, at most the in-flight attempts finish after the closing one', async () => {
@@ -309,8 +324,9 @@ describe('releaseHeldWebhooks', () => {
       const stats = await d.run();
       expect(stats.stoppedBecause).toBe('auto-close');
       expect(stats.autoCloseReason).toBeDefined();
-      expect(d.jenkins.attempts.length).toBeGreaterThanOrEqual(threshold);
-      expect(d.jenkins.attempts.length).toBeLessThanOrEqual(threshold + concurrency - 1);
+      // Failures count per webhook (after its retries): the closing one and those already in flight.
+      expect(d.jenkins.attempts.length).toBeGreaterThanOrEqual(threshold * 2);
+      expect(d.jenkins.attempts.length).toBeLessThanOrEqual((threshold + concurrency - 1) * 2);
       expect(stats.released).toBe(0);
     });
 

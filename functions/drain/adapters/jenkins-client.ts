@@ -38,24 +38,25 @@ export class JenkinsClient {
     return this.send(request.url, 'POST', request.headers, request.body, timeoutMs);
   }
 
-  get(path: string, timeoutMs: number, method: 'GET' | 'HEAD' = 'GET', authorization?: string): Promise<HttpAnswer> {
+  /** A GET/HEAD under the base URL; `freshConnection` bypasses the keep-alive pool. */
+  get(path: string, timeoutMs: number, method: 'GET' | 'HEAD' = 'GET', authorization?: string, freshConnection = false): Promise<HttpAnswer> {
     const url = new URL(this.baseUrl.href.replace(/\/+$/, '') + path);
     const headers: Array<[string, string]> = [['Accept', 'application/json']];
     if (authorization) headers.push(['Authorization', authorization]);
-    return this.send(url, method, headers, undefined, timeoutMs);
+    return this.send(url, method, headers, undefined, timeoutMs, freshConnection);
   }
 
   close(): void {
     this.agent.destroy();
   }
 
-  private send(url: URL, method: string, headers: Array<[string, string]>, body: Buffer | undefined, timeoutMs: number): Promise<HttpAnswer> {
+  private send(url: URL, method: string, headers: Array<[string, string]>, body: Buffer | undefined, timeoutMs: number, freshConnection = false): Promise<HttpAnswer> {
     const transport = url.protocol === 'https:' ? https : http;
     // Raw (array) headers keep the sender's names and order, but then Node adds no Host itself.
     const flatHeaders: string[] = ['Host', url.host, ...headers.flat()];
     if (body !== undefined) flatHeaders.push('Content-Length', String(body.length));
     return new Promise((resolve, reject) => {
-      const req = transport.request(url, { method, agent: this.agent, headers: flatHeaders }, (res) => {
+      const req = transport.request(url, { method, agent: freshConnection ? false : this.agent, headers: flatHeaders }, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (chunk: Buffer) => {
