@@ -232,7 +232,8 @@ function checkCidrs(c: Checker, cidrs: Json): void {
 function checkDrain(c: Checker, d: Record<string, Json>): void {
   const known = { ...DEFAULT_CONFIG.drain, ratePerSecond: 0, autoReopenAfterHealthyProbes: 0, credentialsParameterName: '', webhookSecretParameterName: '' };
   c.unknownKeys(d, known, 'drain.');
-  c.text(d.schedule, 'drain.schedule', /^(rate\(\d+ (minute|minutes|hour|hours)\)|cron\(.+\))$/, 'must be an EventBridge schedule such as "rate(1 minute)"');
+  c.text(d.schedule, 'drain.schedule', /^(rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)|cron\(\S+( \S+){5}\))$/,
+    'must be an EventBridge schedule such as "rate(1 minute)", "rate(5 minutes)" or "cron(0/2 * * * ? *)"');
   c.int(d.timeoutSeconds, 'drain.timeoutSeconds', 30, 900);
   c.int(d.memoryMb, 'drain.memoryMb', 128, 10240);
   c.int(d.concurrency, 'drain.concurrency', 1, 64);

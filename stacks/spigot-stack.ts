@@ -84,6 +84,7 @@ export class SpigotStack extends TerraformStack {
       queueName: this.buffer.queue.name,
       deadLetterQueueName: this.buffer.deadLetterQueue.name,
       drainFunctionName: this.drain.function.functionName,
+      accessLogGroupName: this.api.accessLogGroup.name,
       alarms: config.alarms,
     });
 

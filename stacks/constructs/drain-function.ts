@@ -78,6 +78,7 @@ export class DrainFunction extends Construct {
       PROBE_EXPECT_STATUS: d.probe.expectStatus.join(','),
       PROBE_TIMEOUT_MS: String(d.probe.timeoutMs),
       LOG_LEVEL: d.logLevel,
+      MAX_RUN_SECONDS: String(maxRunSeconds(d.schedule, d.timeoutSeconds)),
       POWERTOOLS_SERVICE_NAME: functionName,
       METRICS_NAMESPACE,
       METRICS_STACK: options.name,
@@ -102,7 +103,9 @@ export class DrainFunction extends Construct {
       kmsKeyArn: options.kmsKeyArn,
       tracingConfig: { mode: 'Active' },
       deadLetterConfig: { targetArn: this.failedInvocations.arn },
-      loggingConfig: { logFormat: 'JSON', logGroup: this.logGroup.name, applicationLogLevel: d.logLevel, systemLogLevel: 'WARN' },
+      // Lambda's own filter stays at INFO: it treats the EMF metric lines (no level field) as
+      // INFO, so WARN here would drop every metric. LOG_LEVEL filters the drain's own logs.
+      loggingConfig: { logFormat: 'JSON', logGroup: this.logGroup.name, applicationLogLevel: d.logLevel === 'DEBUG' ? 'DEBUG' : 'INFO', systemLogLevel: 'WARN' },
       environment: { variables: environment },
       dependsOn: [this.logGroup],
     });
@@ -137,6 +140,18 @@ export class DrainFunction extends Construct {
   }
 }
 
+/**
+ * How long one run keeps receiving: until just before the next scheduled run, so runs tile
+ * the schedule and a webhook arriving while the spigot is open is released within seconds.
+ * Never beyond what the Lambda timeout leaves for finishing the last webhooks.
+ */
+export function maxRunSeconds(schedule: string, timeoutSeconds: number): number {
+  const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(schedule);
+  const unit = rate ? { minute: 60, hour: 3600, day: 86400 }[rate[2].replace(/s$/, '') as 'minute' | 'hour' | 'day'] : 60;
+  const period = rate ? Number(rate[1]) * unit : 60; // cron schedules: assume about a minute apart
+  return Math.max(10, Math.min(period - 5, timeoutSeconds - 60));
+}
+
 /** Least privilege: exactly the calls functions/drain makes, on exactly its resources. */
 function drainPermissions(options: DrainFunctionOptions, drain: DrainFunction): PolicyStatement[] {
   const parameterArn = (name: string) =>
@@ -148,7 +163,7 @@ function drainPermissions(options: DrainFunctionOptions, drain: DrainFunction): 
     {
       Sid: 'ReleaseFromBuffer',
       Effect: 'Allow',
-      Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'],
+      Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'],
       Resource: options.queueArn,
     },
     { Sid: 'DeadLetterPoison', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: [options.deadLetterQueueArn, drain.failedInvocations.arn] },

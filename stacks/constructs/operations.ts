@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboard';
+import { CloudwatchLogMetricFilter } from '@cdktf/provider-aws/lib/cloudwatch-log-metric-filter';
 import { CloudwatchMetricAlarm, type CloudwatchMetricAlarmConfig } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
 import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic';
 import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription';
@@ -15,8 +16,13 @@ export interface OperationsOptions {
   readonly queueName: string;
   readonly deadLetterQueueName: string;
   readonly drainFunctionName: string;
+  /** The API access log, where refused deliveries are counted. */
+  readonly accessLogGroupName: string;
   readonly alarms: AlarmConfig;
 }
+
+/** Counted from the access log, whose records carry the stack name for this dimension. */
+const REFUSED_DELIVERIES_METRIC = 'RefusedDeliveries';
 
 type AlarmSpec = Omit<CloudwatchMetricAlarmConfig, 'alarmName' | 'alarmActions' | 'okActions'>;
 
@@ -45,7 +51,8 @@ export class Operations extends Construct {
       metricQuery: [
         { id: 'age', metric: { namespace: 'AWS/SQS', metricName: 'ApproximateAgeOfOldestMessage', stat: 'Maximum', period: 300, dimensions: { QueueName: o.queueName } } },
         { id: 'open', metric: { ...toMetric(spigot('SpigotOpen', 'Minimum')) } },
-        { id: 'ageWhileOpen', expression: 'IF(open >= 1, age, 0)', label: 'Oldest message age while open', returnData: true },
+        // No SpigotOpen data means no drain ran: count that as open, so a stopped drain alarms too.
+        { id: 'ageWhileOpen', expression: 'IF(FILL(open, 1) >= 1, age, 0)', label: 'Oldest message age while open', returnData: true },
       ],
     });
     this.alarm('dead-letters', o, {
@@ -58,6 +65,11 @@ export class Operations extends Construct {
       namespace: 'AWS/Lambda', metricName: 'Errors', dimensions: { FunctionName: o.drainFunctionName },
       statistic: 'Sum', period: 300, evaluationPeriods: 1, threshold: 0, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching',
     });
+    this.alarm('drain-not-running', o, {
+      alarmDescription: 'The drain has not run for 10 minutes (schedule disabled, throttled, or failing to start): nothing is released.',
+      namespace: 'AWS/Lambda', metricName: 'Invocations', dimensions: { FunctionName: o.drainFunctionName },
+      statistic: 'Sum', period: 600, evaluationPeriods: 1, threshold: 1, comparisonOperator: 'LessThanThreshold', treatMissingData: 'breaching',
+    });
     this.alarm('auto-closed', o, {
       alarmDescription: 'The drain closed the spigot because Jenkins was unhealthy. Webhooks are held; see the runbook to reopen.',
       ...flat(spigot('AutoCloses', 'Sum')), evaluationPeriods: 1, threshold: 0, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching',
@@ -69,6 +81,19 @@ export class Operations extends Construct {
         statistic: 'Sum', period: 300, evaluationPeriods: 1, threshold, comparisonOperator: 'GreaterThanOrEqualToThreshold', treatMissingData: 'notBreaching',
       });
     }
+    // GitHub does not retry: a throttled (429) or oversized (413) delivery is lost unless
+    // someone redelivers it, so even one is worth an alarm (404/405/415 scanner noise is not).
+    new CloudwatchLogMetricFilter(this, 'refused-deliveries-filter', {
+      name: `${o.name}-refused-deliveries`,
+      logGroupName: o.accessLogGroupName,
+      pattern: '{ ($.status = "429") || ($.status = "413") }',
+      metricTransformation: { name: REFUSED_DELIVERIES_METRIC, namespace: METRICS_NAMESPACE, value: '1', dimensions: { Stack: '$.stack' } },
+    });
+    this.alarm('refused-deliveries', o, {
+      alarmDescription: 'The API refused deliveries as throttled (429) or too large (413). Senders do not retry: redeliver them from GitHub\'s "Recent deliveries".',
+      namespace: METRICS_NAMESPACE, metricName: REFUSED_DELIVERIES_METRIC, dimensions: { Stack: o.name },
+      statistic: 'Sum', period: 300, evaluationPeriods: 1, threshold: 1, comparisonOperator: 'GreaterThanOrEqualToThreshold', treatMissingData: 'notBreaching',
+    });
     this.alarm('closed-too-long', o, {
       alarmDescription: `The spigot has been closed for more than ${o.alarms.maxClosedHours}h: is the maintenance over?`,
       ...flat({ ...spigot('SpigotOpen', 'Maximum'), period: 3600 }),

@@ -58,6 +58,22 @@ const SQS_OUTCOMES = [
 ] as const;
 const OVERRIDE_ONLY_STATUSES = ['413'];
 
+/** The SQS integration's fixed settings (the URI and role are per stack). */
+const SQS_INTEGRATION = {
+  type: 'AWS',
+  integrationHttpMethod: 'POST',
+  passthroughBehavior: 'NEVER',
+  requestParameters: { 'integration.request.header.Content-Type': "'application/x-www-form-urlencoded'" },
+};
+
+/** Any other method on a webhook route: a MOCK that answers 405 with Allow: POST. */
+const METHOD_NOT_ALLOWED = {
+  passthroughBehavior: 'WHEN_NO_MATCH',
+  requestTemplates: { [JSON_CONTENT_TYPE]: '{"statusCode": 405}' },
+  responseParameters: { 'method.response.header.Allow': "'POST'" },
+  responseTemplates: { [JSON_CONTENT_TYPE]: METHOD_NOT_ALLOWED_TEMPLATE },
+};
+
 /**
  * The public edge: a regional REST API whose only routes are the allowlisted webhook
  * paths, each integrated directly with SQS SendMessage (no Lambda). Anything else is
@@ -96,12 +112,15 @@ export class WebhookApi extends Construct {
 
     const dependables: ITerraformDependable[] = [];
     // Everything the deployed routes depend on that is known at synth time.
-    const fingerprint: unknown[] = [options.name, options.region, options.routes, options.allowedSourceCidrs];
+    const fingerprint: unknown[] = [
+      options.name, options.region, options.routes, options.allowedSourceCidrs,
+      SQS_INTEGRATION, SQS_OUTCOMES, OVERRIDE_ONLY_STATUSES, METHOD_NOT_ALLOWED,
+    ];
     const resources = new Map<string, ApiGatewayResource>();
     options.routes.forEach((route, index) => {
       const resource = this.resourceFor(route, resources);
       const templates = requestTemplates(route);
-      fingerprint.push(templates, SQS_OUTCOMES);
+      fingerprint.push(templates);
       dependables.push(...this.postToQueue(`route${index}`, resource, templates, options));
       dependables.push(...this.refuseOtherMethods(`route${index}`, resource));
     });
@@ -151,7 +170,7 @@ export class WebhookApi extends Construct {
       deploymentId: deployment.id,
       stageName: STAGE_NAME,
       xrayTracingEnabled: true,
-      accessLogSettings: { destinationArn: this.accessLogGroup.arn, format: JSON.stringify(ACCESS_LOG_FORMAT) },
+      accessLogSettings: { destinationArn: this.accessLogGroup.arn, format: JSON.stringify(accessLogFormat(options.name)) },
       dependsOn: account ? [account] : undefined,
     });
     new ApiGatewayMethodSettings(this, 'stage-settings', {
@@ -206,12 +225,9 @@ export class WebhookApi extends Construct {
       restApiId: this.api.id,
       resourceId: resource.id,
       httpMethod: method.httpMethod,
-      type: 'AWS',
-      integrationHttpMethod: 'POST',
+      ...SQS_INTEGRATION,
       uri: `arn:aws:apigateway:${options.region}:sqs:path/${options.accountId}/${options.queueName}`,
       credentials: this.role.arn,
-      passthroughBehavior: 'NEVER',
-      requestParameters: { 'integration.request.header.Content-Type': "'application/x-www-form-urlencoded'" },
       requestTemplates: templates,
     });
     const created: ITerraformDependable[] = [method, integration];
@@ -251,8 +267,8 @@ export class WebhookApi extends Construct {
       resourceId: resource.id,
       httpMethod: method.httpMethod,
       type: 'MOCK',
-      passthroughBehavior: 'WHEN_NO_MATCH',
-      requestTemplates: { [JSON_CONTENT_TYPE]: '{"statusCode": 405}' },
+      passthroughBehavior: METHOD_NOT_ALLOWED.passthroughBehavior,
+      requestTemplates: METHOD_NOT_ALLOWED.requestTemplates,
     });
     const response = new ApiGatewayMethodResponse(this, `${id}-any-405`, {
       restApiId: this.api.id,
@@ -266,8 +282,8 @@ export class WebhookApi extends Construct {
       resourceId: resource.id,
       httpMethod: method.httpMethod,
       statusCode: '405',
-      responseParameters: { 'method.response.header.Allow': "'POST'" },
-      responseTemplates: { [JSON_CONTENT_TYPE]: METHOD_NOT_ALLOWED_TEMPLATE },
+      responseParameters: METHOD_NOT_ALLOWED.responseParameters,
+      responseTemplates: METHOD_NOT_ALLOWED.responseTemplates,
       dependsOn: [integration, response],
     });
     return [method, integration, response, integrationResponse];
@@ -287,7 +303,8 @@ export class WebhookApi extends Construct {
 }
 
 /** Access log fields: who called, what route, what happened. Never headers or bodies. */
-export const ACCESS_LOG_FORMAT = {
+export const accessLogFormat = (stack: string) => ({
+  stack,
   requestId: '$context.requestId',
   ip: '$context.identity.sourceIp',
   requestTime: '$context.requestTimeEpoch',
@@ -298,4 +315,4 @@ export const ACCESS_LOG_FORMAT = {
   integrationStatus: '$context.integration.status',
   errorType: '$context.error.responseType',
   userAgent: '$context.identity.userAgent',
-};
+});
