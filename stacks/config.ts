@@ -47,7 +47,7 @@ export interface DrainConfig {
   readonly httpTimeoutMs: number;
   /** Attempts per webhook within one run for transient failures (5xx, timeouts, resets). @default 3 */
   readonly maxAttempts: number;
-  /** Consecutive failed releases (5xx or connection errors) that close the spigot. @default 5 */
+  /** Webhooks in a row that fail all their attempts (5xx, timeouts, connection errors) before the spigot closes. @default 5 */
   readonly autoCloseAfterFailures: number;
   /** Reopen after this many consecutive healthy probes, only if the drain closed it. @default undefined (never) */
   readonly autoReopenAfterHealthyProbes?: number;

@@ -53,7 +53,7 @@ export function gatewayResponses(routes: readonly string[]): Record<string, Gate
       statusCode: '413',
       message: 'Payload too large for API Gateway (10 MB). Nothing was queued.',
     },
-    THROTTLED: { message: 'Too many requests; Spigot is throttling. Nothing was queued: redeliver later.' },
+    THROTTLED: { message: 'Too many requests; Spigot is throttling. Nothing was queued: redeliver this delivery later.' },
     ACCESS_DENIED: { message: 'This source address is not allowed to send webhooks to Spigot. Nothing was queued.' },
     DEFAULT_4XX: { message: 'The request was refused ($context.error.responseType). Nothing was queued.' },
     DEFAULT_5XX: {

@@ -1,8 +1,9 @@
 import type { Outcome } from './outcome';
 
 /**
- * Counts consecutive failed releases across all repositories. A run of them means Jenkins
- * itself is in trouble, and the drain closes the spigot rather than keep hammering it.
+ * Counts consecutive failed releases across all repositories: the final outcome of each
+ * webhook, after its retries. A run of them means Jenkins itself is in trouble, and the
+ * drain closes the spigot rather than keep hammering it.
  * Busy answers (429/503) are Jenkins pacing us, so it takes four times as many of them;
  * any answer Jenkins really processed (2xx, or a 4xx about the payload) resets the run.
  */
