@@ -1,8 +1,10 @@
 /** Reading and interpreting the spigot parameter (shared by `status`, `open` and `close`). */
-import { GetParameterHistoryCommand, ParameterNotFound, type ParameterHistory, type SSMClient } from '@aws-sdk/client-ssm';
+import { ParameterNotFound, type SSMClient } from '@aws-sdk/client-ssm';
+import { latestParameterVersion } from '../functions/shared/parameter-history';
+import { parseSpigotState, type SpigotState } from '../functions/shared/spigot-state';
 import { CliError, step } from './errors';
 
-export type SpigotState = 'open' | 'closed';
+export type { SpigotState };
 
 export interface SpigotReading {
   readonly state: SpigotState;
@@ -20,40 +22,22 @@ export interface SpigotReading {
   readonly reason: string | null;
 }
 
-const OPEN = new Set(['open', 'on']);
-const CLOSED = new Set(['closed', 'off']);
-
-/** Case-insensitive; `on`/`off` are aliases; anything else is closed, and flagged as unrecognised. */
-export function interpretSpigotValue(value: string): { state: SpigotState; recognised: boolean } {
-  const normalised = value.trim().toLowerCase();
-  if (OPEN.has(normalised)) return { state: 'open', recognised: true };
-  if (CLOSED.has(normalised)) return { state: 'closed', recognised: true };
-  return { state: 'closed', recognised: false };
-}
-
 /** The current value and its who/when/why, from the last entry of GetParameterHistory. */
 export async function readSpigot(ssm: SSMClient, parameterName: string): Promise<SpigotReading> {
-  let last: ParameterHistory | undefined;
-  let nextToken: string | undefined;
-  do {
-    const page = await step(`reading the history of ${parameterName} (ssm:GetParameterHistory)`, async () => {
-      try {
-        return await ssm.send(new GetParameterHistoryCommand({ Name: parameterName, MaxResults: 50, NextToken: nextToken }));
-      } catch (error) {
-        if (error instanceof ParameterNotFound) {
-          throw new CliError(`the spigot parameter ${parameterName} does not exist (wrong --parameter or region? deployed?)`);
-        }
-        throw error;
+  const last = await step(`reading the history of ${parameterName} (ssm:GetParameterHistory)`, async () => {
+    try {
+      return await latestParameterVersion(ssm, parameterName);
+    } catch (error) {
+      if (error instanceof ParameterNotFound) {
+        throw new CliError(`the spigot parameter ${parameterName} does not exist (wrong --parameter or region? deployed?)`);
       }
-    });
-    const entries = page.Parameters ?? [];
-    if (entries.length > 0) last = entries[entries.length - 1];
-    nextToken = page.NextToken;
-  } while (nextToken);
+      throw error;
+    }
+  });
   if (last === undefined || last.Value === undefined) {
     throw new CliError(`the spigot parameter ${parameterName} has no history`);
   }
-  const { state, recognised } = interpretSpigotValue(last.Value);
+  const { state, recognised } = parseSpigotState(last.Value);
   return {
     state,
     recognised,

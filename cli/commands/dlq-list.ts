@@ -15,6 +15,7 @@ import {
 import { decodeEnvelope, headerValue, type WebhookEnvelope } from '../../functions/shared/envelope';
 import { step } from '../errors';
 import { queueDepth } from './status';
+import { DELIVERY_ID_HEADERS, EVENT_HEADERS } from '../../functions/shared/webhook-headers';
 
 export const SQS_REDRIVE_REASON = 'exceeded maxReceiveCount';
 
@@ -59,8 +60,7 @@ export interface DlqListOptions {
   readonly progress?: (message: string) => void;
 }
 
-const EVENT_HEADERS = ['X-GitHub-Event', 'X-Gitlab-Event', 'X-Gitea-Event', 'X-Event-Key'];
-const DELIVERY_HEADERS = ['X-GitHub-Delivery', 'X-Gitlab-Event-UUID', 'X-Gitea-Delivery', 'X-Request-UUID'];
+const DELIVERY_HEADERS = DELIVERY_ID_HEADERS.map(([header]) => header);
 
 const firstHeader = (envelope: WebhookEnvelope, names: readonly string[]): string | null => {
   for (const name of names) {

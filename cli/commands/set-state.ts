@@ -1,11 +1,9 @@
 /** `spigot open` and `spigot close --reason`. */
 import { userInfo } from 'node:os';
 import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { MAX_DESCRIPTION_LENGTH } from '../../functions/shared/spigot-state';
 import { step, UsageError } from '../errors';
 import { readSpigot, type SpigotReading, type SpigotState } from '../spigot';
-
-/** SSM's limit on a parameter Description. */
-export const MAX_DESCRIPTION_LENGTH = 1024;
 
 export interface SetStateOptions {
   readonly parameterName: string;

@@ -6,10 +6,10 @@
  * header is a smoke delivery; the drain deletes it without forwarding it to Jenkins. So a smoke test never
  * triggers a build, and while the spigot is closed it simply waits in the buffer like any delivery.
  */
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { githubSignature } from '../../functions/shared/github-signature';
+import { SMOKE_HEADER } from '../../functions/shared/webhook-headers';
 import { CliError, UsageError } from '../errors';
-
-export const SMOKE_HEADER = 'X-Spigot-Smoke';
 
 export interface SmokeOptions {
   readonly webhookUrl: string;
@@ -30,8 +30,6 @@ export interface SmokeResult {
   readonly requestId: string;
   readonly elapsedMs: number;
 }
-
-export const signBody = (secret: string, body: Buffer): string => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 
 export async function smoke(options: SmokeOptions): Promise<SmokeResult> {
   let url: URL;
@@ -64,7 +62,7 @@ export async function smoke(options: SmokeOptions): Promise<SmokeResult> {
         'User-Agent': 'spigot-cli-smoke',
         'X-GitHub-Event': 'ping',
         'X-GitHub-Delivery': smokeId,
-        'X-Hub-Signature-256': signBody(secret, body),
+        'X-Hub-Signature-256': githubSignature(secret, body),
         [SMOKE_HEADER]: smokeId,
       },
       signal: AbortSignal.timeout(timeoutMs),

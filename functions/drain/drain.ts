@@ -6,13 +6,10 @@ import { classifyError, classifyResponse } from './core/outcome';
 import { RateLimiter } from './core/rate-limiter';
 import { buildReplayRequest, type ReplayRequest } from './core/replay-request';
 import { totalBackoffMs } from './core/retry';
-import { verifyGitHubSignature } from './core/signature';
-import {
-  autoCloseDescription,
-  parseAutoCloseDescription,
-  parseSpigotState,
-  withHealthyProbes,
-} from './core/spigot-state';
+import { verifyGitHubSignature } from '../shared/github-signature';
+import { parseSpigotState } from '../shared/spigot-state';
+import { SMOKE_HEADER } from '../shared/webhook-headers';
+import { autoCloseDescription, parseAutoCloseDescription, withHealthyProbes } from './core/spigot-state';
 import { TimeBudget } from './core/time-budget';
 import { releaseHeldWebhooks, type Disposition, type ReleaseLog, type ReleaseStats } from './release';
 import type { DrainSettings } from './settings';
@@ -47,8 +44,6 @@ export interface DrainResult {
   readonly durationMs: number;
 }
 
-/** Smoke deliveries from `spigot smoke` carry this header and never reach Jenkins. */
-export const SMOKE_HEADER = 'X-Spigot-Smoke';
 
 export async function probeJenkins(deps: Pick<DrainDeps, 'jenkins' | 'settings'>, secrets: DrainSecrets): Promise<Health> {
   const first = await probeOnce(deps, secrets, false);

@@ -24,8 +24,8 @@ import {
   QUEUED_TEMPLATE,
   SQS_REJECTED_TEMPLATE,
   SQS_UNAVAILABLE_TEMPLATE,
-  gatewayResponseTemplate,
   gatewayResponses,
+  notQueued,
 } from '../ingest/responses';
 import { assumeRolePolicy, policyDocument } from './iam';
 
@@ -125,7 +125,7 @@ export class WebhookApi extends Construct {
       dependables.push(...this.refuseOtherMethods(`route${index}`, resource));
     });
     for (const [type, spec] of Object.entries(gatewayResponses(options.routes))) {
-      const template = gatewayResponseTemplate(spec.message);
+      const template = notQueued(spec.message);
       fingerprint.push(type, spec.statusCode, template);
       dependables.push(new ApiGatewayGatewayResponse(this, `response-${type.toLowerCase()}`, {
         restApiId: this.api.id,

@@ -11,7 +11,8 @@ export const QUEUED_TEMPLATE = '{"queued":true,"requestId":"$context.requestId"}
 /** SQS's message for an oversized body (same text from SQS and fauxqs). */
 export const SQS_TOO_LARGE_MARKER = 'Message must be shorter than';
 
-const notQueued = (message: string): string =>
+/** Every refusal, from an integration or from API Gateway itself, has this one shape. */
+export const notQueued = (message: string): string =>
   `{"queued":false,"requestId":"$context.requestId","message":${JSON.stringify(message)}}`;
 
 /**
@@ -61,6 +62,3 @@ export function gatewayResponses(routes: readonly string[]): Record<string, Gate
     },
   };
 }
-
-export const gatewayResponseTemplate = (message: string): string =>
-  `{"queued":false,"requestId":"$context.requestId","message":${JSON.stringify(message)}}`;

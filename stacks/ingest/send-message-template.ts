@@ -10,6 +10,8 @@
  * sender writes can break the JSON or the form encoding.
  */
 
+import { DELIVERY_ID_HEADERS } from '../../functions/shared/webhook-headers';
+
 /** How the template finds the repository, which becomes the FIFO MessageGroupId. */
 export type BodyKind = 'json' | 'form';
 
@@ -77,12 +79,7 @@ function groupIdLookup(route: string): string {
  * GitLab's X-Gitlab-Event-UUID, Gitea's X-Gitea-Delivery, Bitbucket's X-Request-UUID.
  * Anything that is not a safe SQS id falls back to the API Gateway request id.
  */
-const DELIVERY_HEADERS: ReadonlyArray<readonly [header: string, prefix: string]> = [
-  ['x-github-delivery', 'gh'],
-  ['x-gitlab-event-uuid', 'gl'],
-  ['x-gitea-delivery', 'gt'],
-  ['x-request-uuid', 'bb'],
-];
+const DELIVERY_HEADERS = DELIVERY_ID_HEADERS.map(([header, prefix]) => [header.toLowerCase(), prefix] as const);
 
 function captureDeliveryHeaders(): string {
   return (

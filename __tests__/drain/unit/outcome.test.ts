@@ -1,4 +1,4 @@
-import { classifyError, classifyResponse, isHardFailure, parseRetryAfter, type Outcome } from '../../../functions/drain/core/outcome';
+import { classifyError, classifyResponse, parseRetryAfter, type Outcome } from '../../../functions/drain/core/outcome';
 
 const NOW = Date.parse('2024-05-06T12:00:00.000Z');
 
@@ -39,14 +39,6 @@ describe('classifyResponse', () => {
       expect((outcome as Extract<Outcome, { kind: 'poison' }>).reason).toContain(String(status));
     },
   );
-
-  it('when only busy answers are classified, only transient ones count as hard failures', () => {
-    expect(isHardFailure(classifyResponse(502, {}, NOW))).toBe(true);
-    expect(isHardFailure(classifyError(new Error('socket hang up')))).toBe(true);
-    expect(isHardFailure(classifyResponse(503, {}, NOW))).toBe(false);
-    expect(isHardFailure(classifyResponse(200, {}, NOW))).toBe(false);
-    expect(isHardFailure(classifyResponse(404, {}, NOW))).toBe(false);
-  });
 });
 
 describe('parseRetryAfter', () => {

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { verifyGitHubSignature } from '../../../functions/drain/core/signature';
+import { githubSignature, verifyGitHubSignature } from '../../../functions/shared/github-signature';
 
 const SECRET = "It's a Secret to Everybody";
 const BODY = Buffer.from('Hello, World!');
@@ -48,5 +48,11 @@ describe('verifyGitHubSignature', () => {
     let result: boolean | undefined;
     expect(() => (result = verifyGitHubSignature(SECRET, BODY, header))).not.toThrow();
     expect(result).toBe(false);
+  });
+});
+
+describe('githubSignature', () => {
+  it("when given GitHub's documented secret and body, it produces GitHub's documented signature", () => {
+    expect(githubSignature(SECRET, BODY)).toBe('sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17');
   });
 });

@@ -2,9 +2,9 @@ import {
   AUTO_CLOSE_PREFIX,
   autoCloseDescription,
   parseAutoCloseDescription,
-  parseSpigotState,
   withHealthyProbes,
 } from '../../../functions/drain/core/spigot-state';
+import { parseSpigotState } from '../../../functions/shared/spigot-state';
 
 const AT = new Date('2024-05-06T07:08:09.010Z');
 

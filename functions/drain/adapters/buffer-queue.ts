@@ -39,7 +39,7 @@ export class BufferQueueClient {
     private readonly deadLetterQueueUrl: string,
   ) {}
 
-  async receive(maxMessages: number, waitSeconds: number, abortSignal?: AbortSignal): Promise<HeldWebhook[]> {
+  async receive(maxMessages: number, waitSeconds: number): Promise<HeldWebhook[]> {
     this.calls += 1;
     const result = await this.sqs.send(
       new ReceiveMessageCommand({
@@ -48,7 +48,6 @@ export class BufferQueueClient {
         WaitTimeSeconds: waitSeconds,
         MessageSystemAttributeNames: ['MessageGroupId', 'SequenceNumber', 'MessageDeduplicationId', 'ApproximateReceiveCount', 'SentTimestamp'],
       }),
-      { abortSignal },
     );
     return (result.Messages ?? []).map(toHeldWebhook);
   }

@@ -1,4 +1,5 @@
-import { GetParameterCommand, GetParameterHistoryCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { latestParameterVersion } from '../../shared/parameter-history';
 
 export interface SpigotReading {
   readonly value?: string;
@@ -19,17 +20,7 @@ export class SpigotSwitch {
 
   /** The description of the newest version (GetParameter does not return descriptions). */
   async latestDescription(): Promise<string | undefined> {
-    let nextToken: string | undefined;
-    let description: string | undefined;
-    do {
-      const page = await this.ssm.send(
-        new GetParameterHistoryCommand({ Name: this.parameterName, MaxResults: 50, NextToken: nextToken }),
-      );
-      const versions = page.Parameters ?? [];
-      if (versions.length > 0) description = versions[versions.length - 1].Description;
-      nextToken = page.NextToken;
-    } while (nextToken);
-    return description;
+    return (await latestParameterVersion(this.ssm, this.parameterName))?.Description;
   }
 
   /**

@@ -37,6 +37,3 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   const at = Date.parse(trimmed);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
-
-/** Failures that count towards closing the spigot: Jenkins itself looks broken. */
-export const isHardFailure = (outcome: Outcome): boolean => outcome.kind === 'transient';
