@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
@@ -46,6 +47,9 @@ export class BufferQueueClient {
         QueueUrl: this.queueUrl,
         MaxNumberOfMessages: maxMessages,
         WaitTimeSeconds: waitSeconds,
+        // If a response is lost, the SDK's retry gets the same batch back instead of leaving
+        // the lost batch's repositories locked until their visibility timeout.
+        ReceiveRequestAttemptId: randomUUID(),
         MessageSystemAttributeNames: ['MessageGroupId', 'SequenceNumber', 'MessageDeduplicationId', 'ApproximateReceiveCount', 'SentTimestamp'],
       }),
     );
