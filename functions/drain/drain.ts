@@ -156,7 +156,10 @@ function inspect(message: HeldWebhook, secrets: DrainSecrets): Inspected {
   } catch (error) {
     return { kind: 'dead-letter', reason: (error as Error).message };
   }
-  if (headerValue(envelope, SMOKE_HEADER) !== undefined) return { kind: 'discard', reason: 'smoke test delivery' };
+  // Only a ping can be a smoke test: a sender adding the header to a real event gets it delivered.
+  if (headerValue(envelope, SMOKE_HEADER) !== undefined && headerValue(envelope, 'X-GitHub-Event') === 'ping') {
+    return { kind: 'discard', reason: 'smoke test delivery' };
+  }
   const signature = headerValue(envelope, 'X-Hub-Signature-256');
   if (secrets.webhookSecret && signature !== undefined && !verifyGitHubSignature(secrets.webhookSecret, envelope.body, signature)) {
     return { kind: 'dead-letter', reason: 'X-Hub-Signature-256 does not match the webhook secret (forged, or the secret changed)' };

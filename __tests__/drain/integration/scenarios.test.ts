@@ -5,7 +5,7 @@
  * by a proxy in front of fauxqs, independently of the drain's own metrics.
  */
 import { queueDepth } from '../../support/fauxqs';
-import { WEBHOOK_SECRET } from '../../support/webhooks';
+import { WEBHOOK_SECRET, githubDelivery } from '../../support/webhooks';
 import {
   createCell,
   deadLetters,
@@ -17,6 +17,7 @@ import {
   startWorld,
   stopCell,
   type Cell,
+  type SentDelivery,
   type World,
 } from './world';
 
@@ -175,6 +176,20 @@ describe('spigot open', () => {
     expect(c.jenkins.deliveries.some((d) => smoke.some((s) => s.deliveryId === d.deliveryId))).toBe(false);
     expect(await depth(world, c)).toBe(0);
     expect(await deadLetters(world.fauxqs.sqs, c.queues.dlqUrl)).toEqual([]);
+  });
+
+  it('a real event carrying the smoke header is still delivered: only pings are discarded', async () => {
+    const c = await cell('smoke-header-on-push');
+    const sent: SentDelivery[] = [];
+    for (let i = 0; i < 2; i += 1) {
+      const delivery = githubDelivery({ event: 'push', repo: 'octo-org/repo-0', contentType: 'json' });
+      const headers: Array<[string, string]> = [...delivery.headers, ['X-Spigot-Smoke', 'not really']];
+      expect((await c.edge.accept({ path: '/github-webhook/', headers, body: delivery.body })).status).toBe(202);
+      sent.push({ repo: 'octo-org/repo-0', deliveryId: delivery.deliveryId, body: delivery.body });
+    }
+    const { result } = await invoke(c);
+    expect(result.stats?.discarded).toBe(0);
+    expect(c.jenkins.accepted().map((d) => d.deliveryId)).toEqual(sent.map((s) => s.deliveryId));
   });
 
   it('runs end on their own even when SQS is slow to answer ReceiveMessage (no lost wake-up), and deliver everything', async () => {

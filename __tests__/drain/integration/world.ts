@@ -120,7 +120,8 @@ export async function enqueue(cell: Cell, count: number, repos: number, options:
   const sent: SentDelivery[] = [];
   for (let i = 0; i < count; i += 1) {
     const repo = `${options.prefix ?? 'octo-org'}/repo-${i % repos}`;
-    const delivery = githubDelivery({ event: 'push', repo, contentType: i % 3 === 2 ? 'form' : 'json' });
+    // Smoke deliveries are pings, as `spigot smoke` sends them.
+    const delivery = githubDelivery({ event: options.smoke ? 'ping' : 'push', repo, contentType: i % 3 === 2 ? 'form' : 'json' });
     const headers: Array<[string, string]> = options.smoke ? [...delivery.headers, ['X-Spigot-Smoke', 'spigot smoke test']] : delivery.headers;
     const answer = await cell.edge.accept({ path: '/github-webhook/', headers, body: delivery.body });
     if (answer.status !== 202 || !answer.reachedQueue) throw new Error(`the edge did not queue delivery ${i}: ${answer.status} ${answer.body}`);
