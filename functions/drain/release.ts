@@ -5,7 +5,7 @@ import { FailureRun } from './core/failure-run';
 import { groupByRepository } from './core/grouping';
 import type { Outcome } from './core/outcome';
 import type { RateLimiter } from './core/rate-limiter';
-import { backoffMs, holdVisibilitySeconds } from './core/retry';
+import { backoffMs, holdVisibilitySeconds, visibilityWithinWindow } from './core/retry';
 import type { TimeBudget } from './core/time-budget';
 
 /** What to do with one held webhook, decided before or after trying Jenkins. */
@@ -107,7 +107,7 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
     if (messages.length === 0) return;
     stats.held += messages.length;
     try {
-      const { failed } = await deps.queue.setVisibility(messages, seconds);
+      const { failed } = await deps.queue.setVisibility(messages, visibilityWithinWindow(seconds, messages.map((m) => m.firstReceivedAt), now()));
       if (failed.length > 0) deps.log.warn('could not change visibility; messages reappear after the queue visibility timeout', { failed: failed.length });
     } catch (error) {
       deps.log.warn('could not change visibility; messages reappear after the queue visibility timeout', { error: (error as Error).message, count: messages.length });

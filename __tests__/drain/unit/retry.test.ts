@@ -1,4 +1,4 @@
-import { MAX_VISIBILITY_SECONDS, backoffMs, holdVisibilitySeconds, totalBackoffMs } from '../../../functions/drain/core/retry';
+import { MAX_VISIBILITY_SECONDS, backoffMs, holdVisibilitySeconds, totalBackoffMs, visibilityWithinWindow } from '../../../functions/drain/core/retry';
 
 describe('backoffMs', () => {
   it('when attempts follow each other, it doubles from 250 ms and caps at 5 s', () => {
@@ -83,5 +83,24 @@ describe('holdVisibilitySeconds', () => {
         expect(s).toBeLessThanOrEqual(43200);
       }
     }
+  });
+});
+
+describe('visibilityWithinWindow', () => {
+  const NOW = Date.UTC(2026, 10, 27, 12);
+  const HOUR = 3600 * 1000;
+
+  it('when the messages were first received recently, it keeps the requested hold', () => {
+    expect(visibilityWithinWindow(3600, [NOW - HOUR, NOW], NOW)).toBe(3600);
+  });
+
+  it('when a message is near the end of its 12-hour window, it shortens the hold to what is left', () => {
+    expect(visibilityWithinWindow(43200, [NOW - 11 * HOUR], NOW)).toBe(3599);
+    expect(visibilityWithinWindow(43200, [NOW - 2 * HOUR, NOW - 11.5 * HOUR], NOW)).toBe(1799);
+  });
+
+  it('when the window is used up or unknown, it never goes below zero and treats unknown as now', () => {
+    expect(visibilityWithinWindow(30, [NOW - 13 * HOUR], NOW)).toBe(0);
+    expect(visibilityWithinWindow(30, [undefined], NOW)).toBe(30);
   });
 });

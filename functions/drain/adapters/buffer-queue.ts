@@ -19,6 +19,8 @@ export interface HeldWebhook {
   readonly receiveCount: number;
   /** Epoch ms SQS accepted it. */
   readonly sentAt: number;
+  /** Epoch ms of the first receive; SQS caps a message's visibility at 12 h from it. */
+  readonly firstReceivedAt?: number;
 }
 
 export interface DeadLetterReason {
@@ -50,7 +52,7 @@ export class BufferQueueClient {
         // If a response is lost, the SDK's retry gets the same batch back instead of leaving
         // the lost batch's repositories locked until their visibility timeout.
         ReceiveRequestAttemptId: randomUUID(),
-        MessageSystemAttributeNames: ['MessageGroupId', 'SequenceNumber', 'MessageDeduplicationId', 'ApproximateReceiveCount', 'SentTimestamp'],
+        MessageSystemAttributeNames: ['MessageGroupId', 'SequenceNumber', 'MessageDeduplicationId', 'ApproximateReceiveCount', 'SentTimestamp', 'ApproximateFirstReceiveTimestamp'],
       }),
     );
     return (result.Messages ?? []).map(toHeldWebhook);
@@ -116,5 +118,6 @@ function toHeldWebhook(message: Message): HeldWebhook {
     deduplicationId: a.MessageDeduplicationId,
     receiveCount: Number(a.ApproximateReceiveCount ?? '1'),
     sentAt: Number(a.SentTimestamp ?? Date.now()),
+    firstReceivedAt: a.ApproximateFirstReceiveTimestamp ? Number(a.ApproximateFirstReceiveTimestamp) : undefined,
   };
 }

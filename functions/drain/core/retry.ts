@@ -18,3 +18,13 @@ export function holdVisibilitySeconds(retryAfterMs: number | undefined, defaultH
   const seconds = retryAfterMs === undefined ? defaultHoldSeconds : Math.ceil(retryAfterMs / 1000);
   return Math.min(MAX_VISIBILITY_SECONDS, Math.max(1, seconds));
 }
+
+/**
+ * SQS rejects a visibility timeout that reaches past 12 hours after a message's first receive,
+ * so a long hold is shortened to what is left of that window (the next run holds it again).
+ */
+export function visibilityWithinWindow(seconds: number, firstReceivedAt: readonly (number | undefined)[], now: number): number {
+  const earliest = Math.min(...firstReceivedAt.map((at) => at ?? now));
+  const leftSeconds = Math.floor(MAX_VISIBILITY_SECONDS - (now - earliest) / 1000) - 1;
+  return Math.max(0, Math.min(seconds, leftSeconds));
+}
