@@ -91,8 +91,6 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
     pollerWake.notify();
     workersWake.notifyAll();
   };
-  const nextSignal = () => pollerWake.wait();
-  const waitForChange = () => workersWake.wait();
 
   const stop = (because: ReleaseStats['stoppedBecause'], reason?: string) => {
     if (!stopped) {
@@ -210,7 +208,7 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
       const batch = ready.shift();
       if (!batch) {
         if (!polling) return;
-        await waitForChange();
+        await workersWake.wait();
         continue;
       }
       // A close that landed during a long poll must not release what that poll returned.
@@ -237,8 +235,9 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
           stop('closed');
           break;
         }
-        if (ready.length + busyWorkers >= options.concurrency * 2 || ready.length >= options.concurrency) {
-          await nextSignal();
+        // Enough batches in hand (at most one per worker beyond those being sent): wait for one to start.
+        if (ready.length >= options.concurrency) {
+          await pollerWake.wait();
           continue;
         }
         const idle = ready.length === 0 && busyWorkers === 0;
@@ -259,13 +258,12 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
           // Repositories whose deletes are still pending or in flight are locked too: send those
           // deletes now and wait for them to land instead of pausing IDLE_PAUSE_MS.
           deletes.flush();
-          if (busyWorkers > 0 || ready.length > 0 || deletes.busy) await nextSignal();
+          if (busyWorkers > 0 || ready.length > 0 || deletes.busy) await pollerWake.wait();
           else if (wait === 0) await sleep(IDLE_PAUSE_MS);
           continue;
         }
         for (const [groupId, groupMessages] of groupByRepository(messages)) ready.push({ groupId, messages: groupMessages });
         workersWake.notifyAll(); // not the poller's own latch: that would cost an extra receive
-
       }
     } finally {
       polling = false;
