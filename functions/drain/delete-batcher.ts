@@ -50,11 +50,20 @@ export class DeleteBatcher {
   }
 
   private send(chunk: HeldWebhook[]): void {
-    const call = this.queue
-      .deleteBatch(chunk)
-      .then(({ failed }) => this.onResult({ deleted: chunk.length - failed.length, failed }))
-      .catch((error: Error) => this.onResult({ deleted: 0, failed: chunk.map((m) => m.messageId) }, error))
-      .finally(() => this.inFlight.delete(call));
+    const call: Promise<void> = this.queue.deleteBatch(chunk).then(
+      ({ failed }) => this.report(call, { deleted: chunk.length - failed.length, failed }),
+      (error: unknown) => this.report(call, { deleted: 0, failed: chunk.map((m) => m.messageId) }, error instanceof Error ? error : new Error(String(error))),
+    );
     this.inFlight.add(call);
+  }
+
+  /** Leaves `busy` before anyone is told, and never lets a reporting error escape. */
+  private report(call: Promise<void>, outcome: DeleteOutcome, error?: Error): void {
+    this.inFlight.delete(call);
+    try {
+      this.onResult(outcome, error);
+    } catch {
+      // The result callback only counts and logs; a failure there must not fail the run.
+    }
   }
 }

@@ -7,6 +7,7 @@ import { RateLimiter } from './core/rate-limiter';
 import { buildReplayRequest, type ReplayRequest } from './core/replay-request';
 import { totalBackoffMs } from './core/retry';
 import { verifyGitHubSignature } from '../shared/github-signature';
+import { errorMessage } from '../shared/error-message';
 import { parseSpigotState } from '../shared/spigot-state';
 import { SMOKE_HEADER } from '../shared/webhook-headers';
 import { autoCloseDescription, parseAutoCloseDescription, withHealthyProbes } from './core/spigot-state';
@@ -66,7 +67,7 @@ async function probeOnce(
     const quiet = await deps.jenkins.get('/api/json?tree=quietingDown', probe.timeoutMs, 'GET', authorization, freshConnection);
     return evaluateQuietDown(quiet.status, quiet.body);
   } catch (error) {
-    return { healthy: false, networkError: true, reason: `probe ${probe.path} failed: ${classifyError(error as Error).reason}` };
+    return { healthy: false, networkError: true, reason: `probe ${probe.path} failed: ${classifyError(error).reason}` };
   }
 }
 
@@ -78,10 +79,11 @@ export async function runDrain(deps: DrainDeps, trigger: DrainTrigger): Promise<
   const { settings, log } = deps;
 
   let value: string | undefined;
+  const readAt = now();
   try {
     value = (await deps.spigot.read()).value;
   } catch (error) {
-    log.error('could not read the spigot parameter; holding everything', { error: (error as Error).message });
+    log.error('could not read the spigot parameter; holding everything', { error: errorMessage(error) });
     return { spigot: 'closed', action: 'held (spigot closed)', reason: 'spigot parameter unreadable', durationMs: elapsed() };
   }
   const parsed = parseSpigotState(value);
@@ -116,7 +118,13 @@ export async function runDrain(deps: DrainDeps, trigger: DrainTrigger): Promise<
       log,
       inspect: (message) => {
         const disposition = inspect(message, secrets);
-        if (disposition.kind === 'send') requests.set(message, buildReplayRequest(disposition.envelope, settings.jenkinsUrl));
+        if (disposition.kind !== 'send') return disposition;
+        try {
+          requests.set(message, buildReplayRequest(disposition.envelope, settings.jenkinsUrl));
+        } catch (error) {
+          // A header HTTP cannot carry would fail every attempt: Jenkins will never get it.
+          return { kind: 'dead-letter', reason: errorMessage(error) };
+        }
         return disposition;
       },
       attempt: async (message) => {
@@ -125,10 +133,11 @@ export async function runDrain(deps: DrainDeps, trigger: DrainTrigger): Promise<
           const answer = await deps.jenkins.post(request, settings.httpTimeoutMs);
           return classifyResponse(answer.status, answer.headers, now());
         } catch (error) {
-          return classifyError(error as Error);
+          return classifyError(error);
         }
       },
-      spigotOpen: cachedSpigotCheck(deps, settings.stateRecheckMs, now),
+      // The cache starts from the read above, so a close during the probe is seen at once.
+      spigotOpen: cachedSpigotCheck(deps, settings.stateRecheckMs, now, readAt),
       rateLimiter: settings.ratePerSecond ? new RateLimiter(settings.ratePerSecond) : undefined,
       now,
     },
@@ -154,7 +163,7 @@ function inspect(message: HeldWebhook, secrets: DrainSecrets): Inspected {
   try {
     envelope = decodeEnvelope(message.body);
   } catch (error) {
-    return { kind: 'dead-letter', reason: (error as Error).message };
+    return { kind: 'dead-letter', reason: errorMessage(error) };
   }
   // Only a ping can be a smoke test: a sender adding the header to a real event gets it delivered.
   if (headerValue(envelope, SMOKE_HEADER) !== undefined && headerValue(envelope, 'X-GitHub-Event') === 'ping') {
@@ -168,8 +177,8 @@ function inspect(message: HeldWebhook, secrets: DrainSecrets): Inspected {
 }
 
 /** Re-reads the spigot at most every `intervalMs`; an unreadable parameter counts as closed. */
-function cachedSpigotCheck(deps: DrainDeps, intervalMs: number, now: () => number): () => Promise<boolean> {
-  let checkedAt = now();
+function cachedSpigotCheck(deps: DrainDeps, intervalMs: number, now: () => number, readAt: number): () => Promise<boolean> {
+  let checkedAt = readAt;
   let open = true;
   return async () => {
     if (now() - checkedAt < intervalMs) return open;
@@ -177,7 +186,7 @@ function cachedSpigotCheck(deps: DrainDeps, intervalMs: number, now: () => numbe
     try {
       open = parseSpigotState((await deps.spigot.read()).value).state === 'open';
     } catch (error) {
-      deps.log.error('could not re-read the spigot parameter; stopping releases', { error: (error as Error).message });
+      deps.log.error('could not re-read the spigot parameter; stopping releases', { error: errorMessage(error) });
       open = false;
     }
     if (!open) deps.log.info('spigot closed during the run; holding what remains');
@@ -198,7 +207,7 @@ async function autoClose(deps: DrainDeps, reason: string): Promise<void> {
     deps.log.warn('closing the spigot: Jenkins is not healthy; webhooks stay queued', { reason });
     await deps.spigot.write('closed', autoCloseDescription(reason, new Date((deps.now ?? Date.now)())));
   } catch (error) {
-    deps.log.error('could not close the spigot parameter', { error: (error as Error).message });
+    deps.log.error('could not close the spigot parameter', { error: errorMessage(error) });
   }
 }
 

@@ -8,6 +8,7 @@ import { lastRunRecord, runDrain, type DrainResult, type DrainSecrets, type Drai
 import { publishMetrics } from './metrics';
 import type { ReleaseLog } from './release';
 import { readSettings } from './settings';
+import { errorMessage } from '../shared/error-message';
 
 // Read once per cold start: a bad environment fails here, loudly, before any message moves.
 const settings = readSettings();
@@ -21,8 +22,10 @@ const log: ReleaseLog = {
 // Default credential, region and endpoint chain: AWS_ENDPOINT_URL_SQS/SSM point these at emulators.
 // The configured endpoint wins over the queue URL's host: identical on AWS, and what makes
 // AWS_ENDPOINT_URL_SQS work with emulators whose queue URLs name unresolvable hosts.
-const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
-const ssm = new SSMClient({});
+// Bounded calls: a stalled connection must not hold the run past its time budget.
+const AWS_CALL_LIMITS = { connectionTimeout: 3000, requestTimeout: 10000, throwOnRequestTimeout: true };
+const sqs = new SQSClient({ useQueueUrlAsEndpoint: false, requestHandler: AWS_CALL_LIMITS });
+const ssm = new SSMClient({ requestHandler: AWS_CALL_LIMITS });
 const queue = new BufferQueueClient(sqs, settings.queueUrl, settings.deadLetterQueueUrl);
 const spigot = new SpigotSwitch(ssm, settings.spigotParameterName);
 const jenkins = new JenkinsClient(settings.jenkinsUrl, settings.concurrency);
@@ -52,7 +55,7 @@ async function recordLastRun(trigger: DrainTrigger, result: DrainResult): Promis
       Value: JSON.stringify(lastRunRecord(trigger, result, new Date())),
     }));
   } catch (error) {
-    log.warn('could not record the drain status parameter', { error: (error as Error).message });
+    log.warn('could not record the drain status parameter', { error: errorMessage(error) });
   }
 }
 
@@ -77,7 +80,7 @@ export async function handler(event: DrainEvent | undefined, context: { getRemai
       trigger,
     );
   } catch (error) {
-    log.error('drain run failed', { error: (error as Error).message });
+    log.error('drain run failed', { error: errorMessage(error) });
     throw error;
   }
   const s = result.stats;

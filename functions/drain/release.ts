@@ -7,6 +7,7 @@ import type { Outcome } from './core/outcome';
 import type { RateLimiter } from './core/rate-limiter';
 import { backoffMs, holdVisibilitySeconds, visibilityWithinWindow } from './core/retry';
 import type { TimeBudget } from './core/time-budget';
+import { errorMessage } from '../shared/error-message';
 
 /** What to do with one held webhook, decided before or after trying Jenkins. */
 export type Disposition =
@@ -108,7 +109,7 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
       const { failed } = await deps.queue.setVisibility(messages, visibilityWithinWindow(seconds, messages.map((m) => m.firstReceivedAt), now()));
       if (failed.length > 0) deps.log.warn('could not change visibility; messages reappear after the queue visibility timeout', { failed: failed.length });
     } catch (error) {
-      deps.log.warn('could not change visibility; messages reappear after the queue visibility timeout', { error: (error as Error).message, count: messages.length });
+      deps.log.warn('could not change visibility; messages reappear after the queue visibility timeout', { error: errorMessage(error), count: messages.length });
     }
     deps.log.info('held webhooks', { count: messages.length, visibilitySeconds: seconds, why, group: messages[0].groupId });
   };
@@ -124,10 +125,11 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
       if (closeReason) stop('auto-close', closeReason);
     };
     for (let attempt = 1; ; attempt += 1) {
+      // Pace first, then check: the checks must hold at the moment the POST goes out.
+      await deps.rateLimiter?.take();
       // An operator closing the spigot stops even a batch already being sent (re-read every few seconds).
       if (!stopped && !(await deps.spigotOpen())) stop('closed');
       if (stopped || !deps.budget.canSend()) return { holdSeconds: 0, why: stopped ? 'drain stopping' : 'deadline near' };
-      await deps.rateLimiter?.take();
       const outcome = await deps.attempt(message);
       switch (outcome.kind) {
         case 'delivered':
@@ -182,7 +184,7 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
         }
       } catch (error) {
         // e.g. the DLQ send failed: keep the message and everything after it.
-        deps.log.error('could not process webhook; holding its repository', { messageId: message.messageId, error: (error as Error).message });
+        deps.log.error('could not process webhook; holding its repository', { messageId: message.messageId, error: errorMessage(error) });
         next = { holdSeconds: options.holdSeconds, why: 'processing error' };
       }
       if (next !== 'done') {
@@ -228,6 +230,7 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
   };
 
   const poll = async () => {
+    let lastReceiveEmpty = false;
     try {
       while (!stopped) {
         if (!deps.budget.canReceive()) break;
@@ -240,29 +243,42 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
           await pollerWake.wait();
           continue;
         }
-        const idle = ready.length === 0 && busyWorkers === 0;
         // Out of work in hand: finished repositories stay locked until deleted, so delete now.
         if (ready.length === 0) deletes.flush();
-        const wait = idle ? Math.min(options.idleWaitSeconds, deps.budget.receiveWindowSeconds()) : 0;
+        const freeWorker = busyWorkers < options.concurrency;
+        // Long-poll when a worker is free and the last look found nothing (or nothing is running):
+        // new webhooks are picked up the moment they arrive, without spinning. While workers are
+        // busy, poll at most a second, so a repository they unlock is not left waiting.
+        const longPoll = ready.length === 0 && freeWorker && (lastReceiveEmpty || busyWorkers === 0);
+        const maxWait = busyWorkers > 0 ? Math.min(1, options.idleWaitSeconds) : options.idleWaitSeconds;
+        const wait = longPoll ? Math.min(maxWait, deps.budget.receiveWindowSeconds()) : 0;
         stats.receiveCalls += 1;
         let messages: HeldWebhook[];
         try {
           messages = await deps.queue.receive(RECEIVE_BATCH, wait);
         } catch (error) {
-          // Nothing was received, so nothing is at risk: finish what is in hand and end the run.
-          deps.log.error('receive failed; ending this run', { error: (error as Error).message });
+          // Whatever SQS may have handed out stays invisible until its visibility timeout: safe.
+          deps.log.error('receive failed; ending this run', { error: errorMessage(error) });
           break;
         }
-        if (messages.length === 0) {
-          // Busy workers hold the remaining groups; wait for one to finish instead of spinning.
-          // Repositories whose deletes are still pending or in flight are locked too: send those
-          // deletes now and wait for them to land instead of pausing IDLE_PAUSE_MS.
+        lastReceiveEmpty = messages.length === 0;
+        if (lastReceiveEmpty) {
+          if (wait > 0) continue; // SQS already waited for us
+          // Repositories locked by pending deletes unlock when those land: send them now.
           deletes.flush();
-          if (busyWorkers > 0 || ready.length > 0 || deletes.busy) await pollerWake.wait();
-          else if (wait === 0) await sleep(IDLE_PAUSE_MS);
+          if (!freeWorker || ready.length > 0) await pollerWake.wait();
+          else if (busyWorkers > 0 || deletes.busy) await pollerWake.waitAtMost(IDLE_PAUSE_MS);
+          else await sleep(IDLE_PAUSE_MS);
           continue;
         }
-        for (const [groupId, groupMessages] of groupByRepository(messages)) ready.push({ groupId, messages: groupMessages });
+        let groups: Map<string, HeldWebhook[]>;
+        try {
+          groups = groupByRepository(messages);
+        } catch (error) {
+          await hold(messages, 0, 'could not order the batch'); // hand it back before failing
+          throw error;
+        }
+        for (const [groupId, groupMessages] of groups) ready.push({ groupId, messages: groupMessages });
         workersWake.notifyAll(); // not the poller's own latch: that would cost an extra receive
       }
     } finally {
@@ -271,8 +287,20 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
     }
   };
 
-  const workers = Array.from({ length: options.concurrency }, () => worker());
-  await Promise.all([poll(), ...workers]);
+  // If any part fails, stop the rest cleanly: hand back what is in hand and finish the deletes.
+  const stopOnFailure = (part: Promise<void>) =>
+    part.catch((error: unknown) => {
+      stop('closed');
+      throw error;
+    });
+  const outcomes = await Promise.allSettled([poll(), ...Array.from({ length: options.concurrency }, () => worker())].map(stopOnFailure));
+  const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failure) {
+    stop('closed');
+    const stranded = ready.splice(0).flatMap((batch) => batch.messages);
+    await hold(stranded, 0, 'drain failed');
+  }
   await deletes.drain();
+  if (failure) throw failure.reason;
   return stats;
 }

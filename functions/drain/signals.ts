@@ -17,11 +17,26 @@ export class LatchedSignal {
   }
 
   wait(): Promise<void> {
+    return this.waitAtMost(Infinity);
+  }
+
+  /** Like wait(), but gives up after `ms`; a notify after that is latched, not lost. */
+  waitAtMost(ms: number): Promise<void> {
     if (this.pending) {
       this.pending = false;
       return Promise.resolve();
     }
-    return new Promise((resolve) => (this.waiter = resolve));
+    return new Promise((resolve) => {
+      const timer = Number.isFinite(ms) ? setTimeout(() => {
+        if (this.waiter === wake) this.waiter = undefined;
+        resolve();
+      }, ms) : undefined;
+      const wake = () => {
+        if (timer) clearTimeout(timer);
+        resolve();
+      };
+      this.waiter = wake;
+    });
   }
 }
 

@@ -1,5 +1,6 @@
 import type { HeldWebhook } from '../../../functions/drain/adapters/buffer-queue';
 import type { Outcome } from '../../../functions/drain/core/outcome';
+import { RateLimiter } from '../../../functions/drain/core/rate-limiter';
 import { releaseHeldWebhooks, type Disposition, type ReleaseStats } from '../../../functions/drain/release';
 import {
   FakeClock,
@@ -27,6 +28,8 @@ interface Setup {
   spigot?: (call: number) => boolean;
   inspect?: (message: HeldWebhook) => Disposition;
   queue?: (clock: FakeClock) => FakeFifoQueue;
+  /** Paces releases; gets the fake clock. */
+  rateLimiter?: (clock: FakeClock) => RateLimiter;
 }
 
 function drainWith(setup: Setup = {}) {
@@ -51,6 +54,7 @@ function drainWith(setup: Setup = {}) {
           log,
           sleep: clock.sleep,
           now: clock.now,
+          rateLimiter: setup.rateLimiter?.(clock),
         },
         {
           concurrency: setup.concurrency ?? 2,
@@ -339,6 +343,45 @@ describe('releaseHeldWebhooks', () => {
       expect(stats.stoppedBecause).toBe('auto-close');
       expect(stats.autoCloseReason).toContain('8 consecutive busy');
       expect(d.jenkins.attempts).toHaveLength(8);
+    });
+  });
+
+  describe('pacing and failure', () => {
+    it('when a paced webhook waits for its slot and the spigot closes meanwhile, it is not sent', async () => {
+      // One second of pacing lasts ten turns of the event loop; a1's attempt takes one.
+      const pacedSleep = (clock: FakeClock) => async (ms: number) => {
+        await clock.sleep(ms);
+        await ticks(Math.ceil(ms / 100));
+      };
+      const d = drainWith({
+        concurrency: 4, maxAttempts: 1, autoCloseAfterFailures: 1, attemptTicks: () => 1,
+        rateLimiter: (clock) => new RateLimiter(1, clock.now, pacedSleep(clock)),
+        script: { a1: [transient('ECONNRESET')] },
+      });
+      fill(d.queue, ['a', 'b', 'c', 'd'], 1);
+      const stats = await d.run();
+      expect(stats.stoppedBecause).toBe('auto-close');
+      // a1 failed and closed the run; b1..d1 were waiting for their rate slot and must not go out.
+      expect(d.jenkins.attemptedIds()).toEqual(['a1']);
+      expect(d.queue.remainingIds().sort()).toEqual(['a1', 'b1', 'c1', 'd1']);
+    });
+
+    it('when part of the loop fails unexpectedly, the run rejects and hands back every message it held', async () => {
+      class CorruptSecondBatch extends FakeFifoQueue {
+        private batches = 0;
+        async receive(maxMessages: number, waitSeconds: number): Promise<HeldWebhook[]> {
+          const messages = await super.receive(maxMessages, waitSeconds);
+          if (messages.length > 0) this.batches += 1;
+          // A second message of the same group with a sequence number SQS would never send.
+          return this.batches === 2 && messages.length > 0 ? [...messages, { ...messages[0], messageId: 'corrupt', sequenceNumber: 'not-a-number' }] : messages;
+        }
+      }
+      const d = drainWith({ concurrency: 1, attemptTicks: () => 3, queue: (clock) => new CorruptSecondBatch(clock) });
+      fill(d.queue, ['a', 'b', 'c'], 4); // 12 messages: two receives of at most 10
+      await expect(d.run()).rejects.toThrow();
+      // Nothing is left invisible: whatever was not released is visible again for the next run.
+      expect(d.queue.hiddenIds()).toEqual([]);
+      expect(d.queue.remainingIds().length + d.queue.deletedIds.length).toBe(12);
     });
   });
 

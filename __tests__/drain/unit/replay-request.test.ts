@@ -1,4 +1,4 @@
-import { buildReplayRequest, replayUrl, shouldReplayHeader } from '../../../functions/drain/core/replay-request';
+import { UnreplayableHeaderError, buildReplayRequest, replayUrl, shouldReplayHeader, wireHeader } from '../../../functions/drain/core/replay-request';
 import type { WebhookEnvelope } from '../../../functions/shared/envelope';
 
 function envelope(overrides: Partial<WebhookEnvelope> = {}): WebhookEnvelope {
@@ -155,4 +155,20 @@ describe('shouldReplayHeader', () => {
     'when the header is %s, it is replayed',
     (name) => expect(shouldReplayHeader(name)).toBe(true),
   );
+});
+
+describe('wireHeader', () => {
+  it('when a value is plain ASCII or latin1, it is sent as is', () => {
+    expect(wireHeader('X-Title', 'fix "quotes" \\ and café')).toEqual(['X-Title', 'fix "quotes" \\ and café']);
+  });
+
+  it('when a value has characters beyond latin1, it is sent as its UTF-8 bytes', () => {
+    const [, wire] = wireHeader('X-Title', '修正 🚀');
+    expect(Buffer.from(wire, 'latin1').toString('utf8')).toBe('修正 🚀');
+  });
+
+  it('when a name or value cannot travel in HTTP at all, it says which header', () => {
+    expect(() => wireHeader('X-Bad', 'line\r\nInjected: yes')).toThrow(UnreplayableHeaderError);
+    expect(() => wireHeader('Bad Name', 'x')).toThrow(/"Bad Name"/);
+  });
 });

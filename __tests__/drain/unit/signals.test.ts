@@ -24,6 +24,22 @@ describe('LatchedSignal', () => {
   });
 });
 
+describe('LatchedSignal.waitAtMost', () => {
+  it('when nothing notifies in time, it gives up, and a later notify is latched for the next wait', async () => {
+    const signal = new LatchedSignal();
+    await signal.waitAtMost(5);
+    signal.notify();
+    expect(await settled(signal.wait())).toBe(true);
+  });
+
+  it('when notified before the time is up, it returns at once', async () => {
+    const signal = new LatchedSignal();
+    const waiting = signal.waitAtMost(60_000);
+    signal.notify();
+    expect(await settled(waiting)).toBe(true);
+  });
+});
+
 describe('Broadcast', () => {
   it('when notified, it wakes every current waiter but not later ones', async () => {
     const broadcast = new Broadcast();

@@ -54,6 +54,8 @@ export class BufferQueueClient {
         ReceiveRequestAttemptId: randomUUID(),
         MessageSystemAttributeNames: ['MessageGroupId', 'SequenceNumber', 'MessageDeduplicationId', 'ApproximateReceiveCount', 'SentTimestamp', 'ApproximateFirstReceiveTimestamp'],
       }),
+      // A long poll legitimately takes waitSeconds; allow that plus the usual margin.
+      { requestTimeout: (waitSeconds + 5) * 1000 },
     );
     return (result.Messages ?? []).map(toHeldWebhook);
   }

@@ -22,9 +22,10 @@ export function classifyResponse(status: number, headers: Readonly<Record<string
 }
 
 /** Network-level failure (refused, reset, timeout): the request may not have reached Jenkins. */
-export function classifyError(error: Error): Extract<Outcome, { kind: 'transient' }> {
-  const code = (error as NodeJS.ErrnoException).code;
-  return { kind: 'transient', reason: code ? `${code}: ${error.message}` : error.message };
+export function classifyError(error: unknown): Extract<Outcome, { kind: 'transient' }> {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return { kind: 'transient', reason: code ? `${code}: ${message}` : message };
 }
 
 /** Retry-After is either delta-seconds or an HTTP date. */

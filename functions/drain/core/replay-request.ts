@@ -1,3 +1,4 @@
+import { validateHeaderName, validateHeaderValue } from 'node:http';
 import type { WebhookEnvelope } from '../../shared/envelope';
 
 export interface ReplayRequest {
@@ -33,10 +34,33 @@ export function replayUrl(jenkinsUrl: URL, route: string, query: ReadonlyArray<r
   return url;
 }
 
+export class UnreplayableHeaderError extends Error {
+  constructor(name: string, problem: string) {
+    super(`header ${JSON.stringify(name.slice(0, 64))} cannot be replayed over HTTP: ${problem}`);
+    this.name = 'UnreplayableHeaderError';
+  }
+}
+
+/**
+ * Header values travel as bytes; Node writes a string's characters as latin1. A value with
+ * characters above U+00FF arrived as UTF-8, so it is sent as those same UTF-8 bytes.
+ */
+export function wireHeader(name: string, value: string): [string, string] {
+  const wire = /[^\u0000-\u00ff]/.test(value) ? Buffer.from(value, 'utf8').toString('latin1') : value;
+  try {
+    validateHeaderName(name);
+    validateHeaderValue(name, wire);
+  } catch (error) {
+    throw new UnreplayableHeaderError(name, (error as Error).message);
+  }
+  return [name, wire];
+}
+
+/** Throws UnreplayableHeaderError for a header no HTTP request can carry. */
 export function buildReplayRequest(envelope: WebhookEnvelope, jenkinsUrl: URL): ReplayRequest {
   const headers: Array<[string, string]> = envelope.headers
     .filter(([name]) => shouldReplayHeader(name))
-    .map(([name, value]) => [name, value]);
+    .map(([name, value]) => wireHeader(name, value));
   // The original sender's address, as a reverse proxy would record it.
   headers.push(['X-Forwarded-For', envelope.sourceIp]);
   headers.push(['X-Spigot-Request-Id', envelope.requestId]);
