@@ -79,7 +79,6 @@ export async function runDrain(deps: DrainDeps, trigger: DrainTrigger): Promise<
   const { settings, log } = deps;
 
   let value: string | undefined;
-  const readAt = now();
   try {
     value = (await deps.spigot.read()).value;
   } catch (error) {
@@ -90,14 +89,15 @@ export async function runDrain(deps: DrainDeps, trigger: DrainTrigger): Promise<
   if (!parsed.recognised) {
     log.error('spigot parameter holds an unrecognised value; treating it as closed', { expected: 'open or closed' });
   }
-  const secrets = await deps.secrets();
   if (parsed.state === 'closed') {
     if (trigger === 'schedule' && settings.autoReopenAfterHealthyProbes && parsed.recognised) {
-      return maybeReopen(deps, secrets, elapsed);
+      return maybeReopen(deps, await deps.secrets(), elapsed);
     }
     return { spigot: 'closed', action: 'held (spigot closed)', reason: parsed.recognised ? undefined : 'unrecognised spigot value', durationMs: elapsed() };
   }
 
+  // Secrets are only needed from here on: a closed spigot never reads them.
+  const secrets = await deps.secrets();
   const health = await probeJenkins(deps, secrets);
   if (!health.healthy) {
     await autoClose(deps, health.reason ?? 'probe failed');
@@ -137,7 +137,7 @@ export async function runDrain(deps: DrainDeps, trigger: DrainTrigger): Promise<
         }
       },
       // The cache starts from the read above, so a close during the probe is seen at once.
-      spigotOpen: cachedSpigotCheck(deps, settings.stateRecheckMs, now, readAt),
+      spigotOpen: cachedSpigotCheck(deps, settings.stateRecheckMs, now, startedAt),
       rateLimiter: settings.ratePerSecond ? new RateLimiter(settings.ratePerSecond) : undefined,
       now,
     },

@@ -12,7 +12,7 @@ import { errorMessage } from '../shared/error-message';
 
 // Read once per cold start: a bad environment fails here, loudly, before any message moves.
 const settings = readSettings();
-const logger = new Logger({ serviceName: `${settings.metricsStack}-drain`, logLevel: (process.env.LOG_LEVEL ?? 'INFO') as 'INFO' });
+const logger = new Logger({ serviceName: `${settings.metricsStack}-drain`, logLevel: settings.logLevel });
 /** The one structured logger, as the release loop sees it. Fields never include bodies or secrets. */
 const log: ReleaseLog = {
   info: (message, fields) => logger.info(message, fields ?? {}),
@@ -20,10 +20,10 @@ const log: ReleaseLog = {
   error: (message, fields) => logger.error(message, fields ?? {}),
 };
 // Default credential, region and endpoint chain: AWS_ENDPOINT_URL_SQS/SSM point these at emulators.
+// Calls are bounded: a stalled connection must not hold the run past its time budget.
+const AWS_CALL_LIMITS = { connectionTimeout: 3000, requestTimeout: 10000, throwOnRequestTimeout: true };
 // The configured endpoint wins over the queue URL's host: identical on AWS, and what makes
 // AWS_ENDPOINT_URL_SQS work with emulators whose queue URLs name unresolvable hosts.
-// Bounded calls: a stalled connection must not hold the run past its time budget.
-const AWS_CALL_LIMITS = { connectionTimeout: 3000, requestTimeout: 10000, throwOnRequestTimeout: true };
 const sqs = new SQSClient({ useQueueUrlAsEndpoint: false, requestHandler: AWS_CALL_LIMITS });
 const ssm = new SSMClient({ requestHandler: AWS_CALL_LIMITS });
 const queue = new BufferQueueClient(sqs, settings.queueUrl, settings.deadLetterQueueUrl);

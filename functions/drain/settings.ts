@@ -34,9 +34,13 @@ export interface DrainSettings {
   readonly idleWaitSeconds: number;
   /** How often the spigot is re-read during a run, so a close takes effect quickly. */
   readonly stateRecheckMs: number;
+  readonly logLevel: LogLevel;
   readonly metricsNamespace: string;
   readonly metricsStack: string;
 }
+
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+const LOG_LEVELS: readonly LogLevel[] = ['DEBUG', 'INFO', 'WARN', 'ERROR'];
 
 export class SettingsError extends Error {
   constructor(variable: string, problem: string) {
@@ -80,6 +84,8 @@ export function readSettings(env: Env = process.env): DrainSettings {
   if (expectStatus.some((s) => !Number.isInteger(s) || s < 100 || s > 599)) {
     throw new SettingsError('PROBE_EXPECT_STATUS', 'must be a comma-separated list of HTTP statuses such as "200"');
   }
+  const logLevel = (env.LOG_LEVEL ?? 'INFO').toUpperCase() as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) throw new SettingsError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
   const probePath = env.PROBE_PATH ?? '/whoAmI/api/json';
   if (!probePath.startsWith('/')) throw new SettingsError('PROBE_PATH', 'must start with "/"');
   return {
@@ -101,6 +107,7 @@ export function readSettings(env: Env = process.env): DrainSettings {
     maxRunMs: req(integer(env, 'MAX_RUN_SECONDS', 55, 1, 900)) * 1000,
     idleWaitSeconds: req(integer(env, 'IDLE_WAIT_SECONDS', 5, 0, 20)),
     stateRecheckMs: req(integer(env, 'STATE_RECHECK_MS', 2000, 100, 60000)),
+    logLevel,
     metricsNamespace: env.METRICS_NAMESPACE ?? 'Spigot',
     metricsStack: env.METRICS_STACK ?? 'spigot',
   };

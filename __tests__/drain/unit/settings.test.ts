@@ -175,3 +175,11 @@ describe('readSettings', () => {
     expect(error.message).toMatch(/^drain environment variable JENKINS_URL/);
   });
 });
+
+describe('readSettings LOG_LEVEL', () => {
+  it('when LOG_LEVEL is unset or any case of a known level, it reads it; otherwise it names the variable', () => {
+    expect(readSettings(BASE).logLevel).toBe('INFO');
+    expect(readSettings({ ...BASE, LOG_LEVEL: 'warn' }).logLevel).toBe('WARN');
+    expect(() => readSettings({ ...BASE, LOG_LEVEL: 'LOUD' })).toThrow(/LOG_LEVEL/);
+  });
+});
