@@ -3,17 +3,21 @@ import { DeleteBatcher } from './delete-batcher';
 import { Broadcast, LatchedSignal } from './signals';
 import { FailureRun } from './core/failure-run';
 import { groupByRepository } from './core/grouping';
+import { holdSeconds, visibilityWithinWindow, type HoldPolicy } from './core/hold';
 import type { Outcome } from './core/outcome';
 import type { RateLimiter } from './core/rate-limiter';
-import { backoffMs, holdVisibilitySeconds, visibilityWithinWindow } from './core/retry';
+import { RefusalJudge, type RefusalKind, type RefusalPolicy } from './core/refusal-judge';
+import { backoffMs } from './core/retry';
 import type { TimeBudget } from './core/time-budget';
 import { errorMessage } from '../shared/error-message';
 
-/** What to do with one held webhook, decided before or after trying Jenkins. */
+/** What to do with one held webhook, decided before trying Jenkins. */
 export type Disposition =
   | { readonly kind: 'send' }
   | { readonly kind: 'discard'; readonly reason: string }
-  | { readonly kind: 'dead-letter'; readonly status?: number; readonly reason: string };
+  | { readonly kind: 'dead-letter'; readonly status?: number; readonly reason: string }
+  /** Refused without asking Jenkins (the drain's own signature check): judged like a Jenkins refusal. */
+  | { readonly kind: 'refuse'; readonly refusal: RefusalKind; readonly reason: string };
 
 export interface ReleaseLog {
   info(message: string, fields?: Record<string, unknown>): void;
@@ -40,7 +44,8 @@ export interface ReleaseOptions {
   readonly concurrency: number;
   readonly maxAttempts: number;
   readonly autoCloseAfterFailures: number;
-  readonly holdSeconds: number;
+  readonly hold: HoldPolicy;
+  readonly refusals: RefusalPolicy;
   readonly idleWaitSeconds: number;
 }
 
@@ -50,20 +55,43 @@ export interface ReleaseStats {
   retried: number;
   deadLettered: number;
   discarded: number;
+  /** Webhooks refused (by Jenkins or the signature check), whatever the verdict. */
+  refused: number;
   redelivered: number;
   deleteFailures: number;
   receiveCalls: number;
   oldestAgeMs: number;
-  /** Set when a run of failures means the spigot must close. */
+  /** Set when a run of failures or refusals means the spigot must close. */
   autoCloseReason?: string;
+  /** True when the close is for refusals (Jenkins up but refusing webhooks). */
+  systemicRefusal?: boolean;
   /** Why receiving stopped. */
   stoppedBecause: 'budget' | 'closed' | 'auto-close';
 }
 
+/** One repository's messages in hand, sent from `start`; `poisonHead` is a confirmed refusal. */
 interface GroupBatch {
   readonly groupId: string;
   readonly messages: HeldWebhook[];
+  readonly start: number;
+  readonly poisonHead?: { readonly status?: number; readonly reason: string };
 }
+
+/** A refused webhook waiting for the judge, with the rest of its repository behind it (in flight). */
+interface Parked {
+  readonly batch: GroupBatch;
+  readonly index: number;
+  readonly status?: number;
+  readonly reason: string;
+}
+
+type Delivery =
+  | { readonly kind: 'delivered' }
+  | { readonly kind: 'refused'; readonly refusal: RefusalKind; readonly status?: number; readonly reason: string }
+  /** Hide the repository for at least its hold floor (Jenkins busy or failing). */
+  | { readonly kind: 'hold'; readonly retryAfterMs?: number; readonly why: string }
+  /** Give the repository back at once: the run is stopping. */
+  | { readonly kind: 'hand-back'; readonly why: string };
 
 const RECEIVE_BATCH = 10;
 /** Pause between empty receives when long polling is off (tests, or a run near its end). */
@@ -72,41 +100,52 @@ const IDLE_PAUSE_MS = 250;
 /**
  * Releases held webhooks: one poller receives batches while there is room, and up to
  * `concurrency` workers each take one repository's batch and send it strictly in order.
- * FIFO group locking guarantees no two workers ever hold the same repository.
+ * FIFO group locking guarantees no two workers ever hold the same repository. A refused
+ * webhook is parked (still in flight, its repository locked behind it) until the judge
+ * says whether it is poison or Jenkins is broken.
  */
 export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOptions): Promise<ReleaseStats> {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const now = deps.now ?? Date.now;
   const stats: ReleaseStats = {
-    released: 0, held: 0, retried: 0, deadLettered: 0, discarded: 0, redelivered: 0, deleteFailures: 0,
+    released: 0, held: 0, retried: 0, deadLettered: 0, discarded: 0, refused: 0, redelivered: 0, deleteFailures: 0,
     receiveCalls: 0, oldestAgeMs: 0, stoppedBecause: 'budget',
   };
   const failures = new FailureRun(options.autoCloseAfterFailures);
+  const judge = new RefusalJudge(options.refusals);
   const ready: GroupBatch[] = [];
+  const parked: Parked[] = [];
   let busyWorkers = 0;
   let polling = true;
   let stopped = false;
   const pollerWake = new LatchedSignal();
   const workersWake = new Broadcast();
+  let onStop: () => void = () => undefined;
+  const stoppedSignal = new Promise<void>((resolve) => (onStop = resolve));
   const notifyAll = () => {
     pollerWake.notify();
     workersWake.notifyAll();
   };
 
-  const stop = (because: ReleaseStats['stoppedBecause'], reason?: string) => {
+  const stop = (because: ReleaseStats['stoppedBecause'], reason?: string, systemicRefusal = false) => {
     if (!stopped) {
       stopped = true;
       stats.stoppedBecause = because;
       if (reason) stats.autoCloseReason = reason;
+      if (systemicRefusal) stats.systemicRefusal = true;
+      onStop();
     }
     notifyAll();
   };
 
-  const hold = async (messages: readonly HeldWebhook[], seconds: number, why: string) => {
+  /** A wait in the worker that a stopping run cuts short. */
+  const pause = (ms: number) => Promise.race([sleep(ms), stoppedSignal]);
+
+  const setVisibility = async (messages: readonly HeldWebhook[], seconds: number, why: string) => {
     if (messages.length === 0) return;
     stats.held += messages.length;
     try {
-      const { failed } = await deps.queue.setVisibility(messages, visibilityWithinWindow(seconds, messages.map((m) => m.firstReceivedAt), now()));
+      const { failed } = await deps.queue.setVisibility(messages, seconds);
       if (failed.length > 0) deps.log.warn('could not change visibility; messages reappear after the queue visibility timeout', { failed: failed.length });
     } catch (error) {
       deps.log.warn('could not change visibility; messages reappear after the queue visibility timeout', { error: errorMessage(error), count: messages.length });
@@ -114,42 +153,61 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
     deps.log.info('held webhooks', { count: messages.length, visibilitySeconds: seconds, why, group: messages[0].groupId });
   };
 
+  /** Holds a repository: hidden for at least the floor of its most-received message. */
+  const hold = (messages: readonly HeldWebhook[], retryAfterMs: number | undefined, why: string) => {
+    const receives = Math.max(1, ...messages.map((m) => m.receiveCount));
+    const seconds = holdSeconds(retryAfterMs, receives, options.hold);
+    return setVisibility(messages, visibilityWithinWindow(seconds, messages.map((m) => m.receivedAt), now()), why);
+  };
+
+  /** Gives messages back at once: the run is stopping, nothing was refused. */
+  const handBack = (messages: readonly HeldWebhook[], why: string) => setVisibility(messages, 0, why);
+
+  const settle = (outcome: Outcome) => {
+    const closeReason = failures.record(outcome);
+    if (closeReason) stop('auto-close', closeReason);
+  };
+
   /**
-   * Sends one webhook with in-run retries; returns how the batch should continue. Only a
-   * webhook's final outcome counts towards closing the spigot, so one blip that resets every
-   * open connection does not close it while the retries would succeed.
+   * Sends one webhook. Transient failures are retried with backoff; a busy Jenkins is waited
+   * for in the worker when its Retry-After ends inside the run (no receive spent). Only a
+   * webhook's final outcome counts towards closing the spigot.
    */
-  const deliver = async (message: HeldWebhook): Promise<'done' | { holdSeconds: number; why: string }> => {
-    const settle = (outcome: Outcome) => {
-      const closeReason = failures.record(outcome);
-      if (closeReason) stop('auto-close', closeReason);
-    };
-    for (let attempt = 1; ; attempt += 1) {
+  const deliver = async (message: HeldWebhook): Promise<Delivery> => {
+    for (let attempt = 1; ; ) {
       // Pace first, then check: the checks must hold at the moment the POST goes out.
       await deps.rateLimiter?.take();
       // An operator closing the spigot stops even a batch already being sent (re-read every few seconds).
       if (!stopped && !(await deps.spigotOpen())) stop('closed');
-      if (stopped || !deps.budget.canSend()) return { holdSeconds: 0, why: stopped ? 'drain stopping' : 'deadline near' };
+      if (stopped || !deps.budget.canSend()) return { kind: 'hand-back', why: stopped ? 'drain stopping' : 'deadline near' };
       const outcome = await deps.attempt(message);
       switch (outcome.kind) {
         case 'delivered':
           settle(outcome);
-          stats.released += 1;
-          return 'done';
+          return { kind: 'delivered' };
         case 'poison':
           settle(outcome);
-          await deadLetter(message, outcome.status, outcome.reason);
-          return 'done';
-        case 'busy':
+          return { kind: 'refused', refusal: outcome.status, status: outcome.status, reason: outcome.reason };
+        case 'busy': {
           settle(outcome);
-          return { holdSeconds: holdVisibilitySeconds(outcome.retryAfterMs, options.holdSeconds), why: `Jenkins busy (${outcome.status})` };
+          const waitMs = outcome.retryAfterMs ?? options.hold.defaultHoldSeconds * 1000;
+          if (!stopped && deps.budget.canWait(waitMs)) {
+            stats.retried += 1;
+            await pause(waitMs);
+            continue;
+          }
+          const why = `Jenkins busy (${outcome.status})`;
+          return stopped ? { kind: 'hand-back', why } : { kind: 'hold', retryAfterMs: outcome.retryAfterMs, why };
+        }
         case 'transient':
           if (attempt >= options.maxAttempts || stopped) {
             if (!stopped) settle(outcome);
-            return { holdSeconds: stopped ? 0 : options.holdSeconds, why: `gave up for this run: ${outcome.reason}` };
+            const why = `gave up for this run: ${outcome.reason}`;
+            return stopped ? { kind: 'hand-back', why } : { kind: 'hold', why };
           }
           stats.retried += 1;
-          await sleep(backoffMs(attempt));
+          attempt += 1;
+          await sleep(backoffMs(attempt - 1));
       }
     }
   };
@@ -160,40 +218,98 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
     deps.log.warn('dead-lettered webhook', { messageId: message.messageId, group: message.groupId, status, reason });
   };
 
+  /** Jenkins accepted a webhook: every parked refusal stands alone, so it is poison. */
+  const confirmParked = () => {
+    judge.succeeded();
+    if (parked.length === 0) return;
+    for (const p of parked.splice(0)) {
+      ready.unshift({ groupId: p.batch.groupId, messages: p.batch.messages, start: p.index, poisonHead: { status: p.status, reason: p.reason } });
+    }
+    workersWake.notifyAll();
+  };
+
+  /** A refusal: park it, dead-letter it, or stop the run because Jenkins is broken. Returns true to go on. */
+  const judgeRefusal = async (batch: GroupBatch, index: number, refused: Extract<Delivery, { kind: 'refused' }>): Promise<boolean> => {
+    const message = batch.messages[index];
+    stats.refused += 1;
+    const verdict = judge.refused(batch.groupId, refused.refusal);
+    if (verdict.kind === 'poison') {
+      await deadLetter(message, refused.status, refused.reason);
+      return true;
+    }
+    if (verdict.kind === 'systemic') {
+      deps.log.warn('Jenkins refuses webhooks from several repositories; closing the spigot and holding everything', { reason: verdict.reason });
+      stop('auto-close', verdict.reason, true);
+      await handBack(batch.messages.slice(index), 'Jenkins refuses webhooks');
+      return false;
+    }
+    deps.log.info('webhook refused; holding its repository until Jenkins accepts another webhook', { messageId: message.messageId, group: batch.groupId, status: refused.status, reason: refused.reason });
+    parked.push({ batch, index, status: refused.status, reason: refused.reason });
+    return false;
+  };
+
   const processBatch = async (batch: GroupBatch) => {
-    const done: HeldWebhook[] = [];
-    for (let i = 0; i < batch.messages.length; i += 1) {
+    for (let i = batch.start; i < batch.messages.length; i += 1) {
       const message = batch.messages[i];
+      if (i === batch.start && batch.poisonHead) {
+        try {
+          await deadLetter(message, batch.poisonHead.status, batch.poisonHead.reason);
+        } catch (error) {
+          deps.log.error('could not dead-letter webhook; holding its repository', { messageId: message.messageId, error: errorMessage(error) });
+          await hold(batch.messages.slice(i), undefined, 'processing error');
+          return;
+        }
+        deletes.add([message]);
+        continue;
+      }
       if (message.receiveCount > 1) {
         stats.redelivered += 1;
         deps.log.info('webhook received again; Jenkins may have seen it before', { messageId: message.messageId, receiveCount: message.receiveCount });
       }
       stats.oldestAgeMs = Math.max(stats.oldestAgeMs, now() - message.sentAt);
-      let next: 'done' | { holdSeconds: number; why: string };
       try {
         const disposition = deps.inspect(message);
+        let delivery: Delivery;
         if (disposition.kind === 'discard') {
           stats.discarded += 1;
           deps.log.info('discarded webhook without sending', { messageId: message.messageId, reason: disposition.reason });
-          next = 'done';
+          delivery = { kind: 'delivered' };
         } else if (disposition.kind === 'dead-letter') {
           await deadLetter(message, disposition.status, disposition.reason);
-          next = 'done';
+          delivery = { kind: 'delivered' };
+        } else if (disposition.kind === 'refuse') {
+          delivery = { kind: 'refused', refusal: disposition.refusal, reason: disposition.reason };
         } else {
-          next = await deliver(message);
+          delivery = await deliver(message);
+          if (delivery.kind === 'delivered') {
+            stats.released += 1;
+            confirmParked();
+          }
+        }
+        if (delivery.kind === 'refused') {
+          if (await judgeRefusal(batch, i, delivery)) {
+            deletes.add([message]);
+            continue;
+          }
+          return;
+        }
+        if (delivery.kind === 'hold') {
+          await hold(batch.messages.slice(i), delivery.retryAfterMs, delivery.why);
+          return;
+        }
+        if (delivery.kind === 'hand-back') {
+          await handBack(batch.messages.slice(i), delivery.why);
+          return;
         }
       } catch (error) {
         // e.g. the DLQ send failed: keep the message and everything after it.
         deps.log.error('could not process webhook; holding its repository', { messageId: message.messageId, error: errorMessage(error) });
-        next = { holdSeconds: options.holdSeconds, why: 'processing error' };
+        await hold(batch.messages.slice(i), undefined, 'processing error');
+        return;
       }
-      if (next !== 'done') {
-        await hold(batch.messages.slice(i), next.holdSeconds, next.why);
-        break;
-      }
-      done.push(message);
+      // Deleted as soon as it is done: a later message of the repository failing must not re-send it.
+      deletes.add([message]);
     }
-    deletes.add(done);
   };
 
   const deletes = new DeleteBatcher(deps.queue, ({ failed }, error) => {
@@ -216,7 +332,7 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
       // A close that landed during a long poll must not release what that poll returned.
       if (!stopped && !(await deps.spigotOpen())) stop('closed');
       if (stopped) {
-        await hold(batch.messages, 0, 'drain stopping');
+        await handBack(batch.messages.slice(batch.start), 'drain stopping');
         continue;
       }
       busyWorkers += 1;
@@ -275,15 +391,32 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
         try {
           groups = groupByRepository(messages);
         } catch (error) {
-          await hold(messages, 0, 'could not order the batch'); // hand it back before failing
+          await handBack(messages, 'could not order the batch'); // hand it back before failing
           throw error;
         }
-        for (const [groupId, groupMessages] of groups) ready.push({ groupId, messages: groupMessages });
+        for (const [groupId, groupMessages] of groups) ready.push({ groupId, messages: groupMessages, start: 0 });
         workersWake.notifyAll(); // not the poller's own latch: that would cost an extra receive
       }
     } finally {
       polling = false;
       notifyAll();
+    }
+  };
+
+  /** Refusals still parked when the run ends: Jenkins accepted nothing since they came. */
+  const settleParked = async () => {
+    if (parked.length === 0) return;
+    if (!stopped) {
+      const verdict = judge.atRunEnd();
+      if (verdict.kind === 'systemic') {
+        deps.log.warn('Jenkins refused webhooks from several repositories and accepted none; closing the spigot', { reason: verdict.reason });
+        stop('auto-close', verdict.reason, true);
+      }
+    }
+    for (const p of parked.splice(0)) {
+      const rest = p.batch.messages.slice(p.index);
+      if (stopped) await handBack(rest, 'drain stopping');
+      else await hold(rest, undefined, 'refused; waiting for Jenkins to accept another webhook');
     }
   };
 
@@ -297,9 +430,10 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
   const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
   if (failure) {
     stop('closed');
-    const stranded = ready.splice(0).flatMap((batch) => batch.messages);
-    await hold(stranded, 0, 'drain failed');
+    const stranded = ready.splice(0).flatMap((batch) => batch.messages.slice(batch.start));
+    await handBack(stranded, 'drain failed');
   }
+  await settleParked();
   await deletes.drain();
   if (failure) throw failure.reason;
   return stats;

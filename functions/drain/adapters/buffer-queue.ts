@@ -19,8 +19,8 @@ export interface HeldWebhook {
   readonly receiveCount: number;
   /** Epoch ms SQS accepted it. */
   readonly sentAt: number;
-  /** Epoch ms of the first receive; SQS caps a message's visibility at 12 h from it. */
-  readonly firstReceivedAt?: number;
+  /** Epoch ms of THIS receive: SQS caps a visibility change at 12 h from it. */
+  readonly receivedAt: number;
 }
 
 export interface DeadLetterReason {
@@ -44,6 +44,8 @@ export class BufferQueueClient {
 
   async receive(maxMessages: number, waitSeconds: number): Promise<HeldWebhook[]> {
     this.calls += 1;
+    // Taken before the call: an earlier time can only make the 12-hour window look shorter.
+    const receivedAt = Date.now();
     const result = await this.sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: this.queueUrl,
@@ -52,12 +54,12 @@ export class BufferQueueClient {
         // If a response is lost, the SDK's retry gets the same batch back instead of leaving
         // the lost batch's repositories locked until their visibility timeout.
         ReceiveRequestAttemptId: randomUUID(),
-        MessageSystemAttributeNames: ['MessageGroupId', 'SequenceNumber', 'MessageDeduplicationId', 'ApproximateReceiveCount', 'SentTimestamp', 'ApproximateFirstReceiveTimestamp'],
+        MessageSystemAttributeNames: ['MessageGroupId', 'SequenceNumber', 'MessageDeduplicationId', 'ApproximateReceiveCount', 'SentTimestamp'],
       }),
       // A long poll legitimately takes waitSeconds; allow that plus the usual margin.
       { requestTimeout: (waitSeconds + 5) * 1000 },
     );
-    return (result.Messages ?? []).map(toHeldWebhook);
+    return (result.Messages ?? []).map((m) => toHeldWebhook(m, receivedAt));
   }
 
   /** Deletes up to 10 messages in one call; returns the ids SQS did not delete. */
@@ -109,7 +111,7 @@ export class BufferQueueClient {
   }
 }
 
-function toHeldWebhook(message: Message): HeldWebhook {
+function toHeldWebhook(message: Message, receivedAt: number): HeldWebhook {
   const a = message.Attributes ?? {};
   return {
     messageId: message.MessageId ?? '',
@@ -120,6 +122,6 @@ function toHeldWebhook(message: Message): HeldWebhook {
     deduplicationId: a.MessageDeduplicationId,
     receiveCount: Number(a.ApproximateReceiveCount ?? '1'),
     sentAt: Number(a.SentTimestamp ?? Date.now()),
-    firstReceivedAt: a.ApproximateFirstReceiveTimestamp ? Number(a.ApproximateFirstReceiveTimestamp) : undefined,
+    receivedAt,
   };
 }
