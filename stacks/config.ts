@@ -198,6 +198,16 @@ class Checker {
     }
   }
 
+  /** An object whose keys are those of `known`; says which keys it takes when it is not one. */
+  section(value: Json, field: string, known: object): value is Record<string, Json> {
+    if (!isObject(value)) {
+      this.fail(field, `must be an object with ${Object.keys(known).join(', ')}`);
+      return false;
+    }
+    this.unknownKeys(value, known as Record<string, unknown>, `${field}.`);
+    return true;
+  }
+
   int(value: Json, field: string, min: number, max: number): void {
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
       this.fail(field, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
@@ -329,11 +339,7 @@ function checkBackend(c: Checker, b: Json): void {
 }
 
 function checkRefusals(c: Checker, r: Json): void {
-  if (!isObject(r)) {
-    c.fail('drain.refusals', 'must be an object with afterWebhooks, fromRepositories and statuses');
-    return;
-  }
-  c.unknownKeys(r, DEFAULT_CONFIG.drain.refusals as unknown as Record<string, unknown>, 'drain.refusals.');
+  if (!c.section(r, 'drain.refusals', DEFAULT_CONFIG.drain.refusals)) return;
   c.int(r.afterWebhooks, 'drain.refusals.afterWebhooks', 1, 1000);
   c.int(r.fromRepositories, 'drain.refusals.fromRepositories', 1, 1000);
   if (!Array.isArray(r.statuses)) {
@@ -348,11 +354,7 @@ function checkRefusals(c: Checker, r: Json): void {
 }
 
 function checkHold(c: Checker, h: Json): void {
-  if (!isObject(h)) {
-    c.fail('drain.hold', 'must be an object with defaultSeconds, minSeconds and maxSeconds');
-    return;
-  }
-  c.unknownKeys(h, DEFAULT_CONFIG.drain.hold as unknown as Record<string, unknown>, 'drain.hold.');
+  if (!c.section(h, 'drain.hold', DEFAULT_CONFIG.drain.hold)) return;
   c.int(h.defaultSeconds, 'drain.hold.defaultSeconds', 1, 43200);
   c.int(h.minSeconds, 'drain.hold.minSeconds', 1, 43200);
   c.int(h.maxSeconds, 'drain.hold.maxSeconds', 1, 43200);
