@@ -4,6 +4,7 @@
  * must be what the stack promises.
  */
 import { createHash } from 'node:crypto';
+import { BUFFER_MAX_MESSAGE_BYTES } from '../functions/shared/dead-letter-attributes';
 import { decodeEnvelope, headerValue, type WebhookEnvelope } from '../functions/shared/envelope';
 import { SQS_ID_MAX_LENGTH } from '../stacks/ingest/send-message-template';
 import { DEFAULT_CONFIG } from '../stacks/config';
@@ -37,7 +38,6 @@ const templatesFor = (route: string): Record<string, string> => requestTemplates
 const ROUTE = '/github-webhook/';
 /** Routes beyond the defaults that the multi-route test uses. */
 const EXTRA_ROUTES = ['/bitbucket-hook/', '/project/my-job', '/project/platform-jenkins'];
-const SQS_MAX_MESSAGE_BYTES = 1024 * 1024;
 /** SQS ids: 1-128 characters, alphanumeric and punctuation only. */
 const SQS_ID = /^[\x21-\x7e]{1,128}$/;
 
@@ -103,7 +103,7 @@ function expectFaithful(message: SendMessage, request: EmulatedRequest, route = 
   expect(envelope.sourceIp).toBe(request.sourceIp);
   expect(message.groupId).toMatch(SQS_ID);
   expect(message.dedupId).toMatch(SQS_ID);
-  expect(Buffer.byteLength(message.messageBody, 'utf8')).toBeLessThanOrEqual(SQS_MAX_MESSAGE_BYTES);
+  expect(Buffer.byteLength(message.messageBody, 'utf8')).toBeLessThanOrEqual(BUFFER_MAX_MESSAGE_BYTES);
 }
 
 const sorted = (pairs: ReadonlyArray<readonly [string, string]>) => [...pairs].map(([k, v]) => `${k}\u0000${v}`).sort();
@@ -368,7 +368,7 @@ describe('SendMessage request template', () => {
       `<?xml version="1.0"?><ErrorResponse xmlns="http://queue.amazonaws.com/doc/2012-11-05/"><Error><Type>Sender</Type><Code>InvalidParameterValue</Code><Message>${message}</Message><Detail/></Error><RequestId>42d59b56-7407-4c4a-be0f-4c88daeea257</RequestId></ErrorResponse>`;
 
     it('when SQS rejects an oversized message, the 4xx template overrides the status to 413 and answers JSON', () => {
-      const out = renderResponseTemplate(SQS_REJECTED_TEMPLATE, sqsError('One or more parameters are invalid. Reason: Message must be shorter than 1048576 bytes.'), { requestId: 'req-1' });
+      const out = renderResponseTemplate(SQS_REJECTED_TEMPLATE, sqsError(`One or more parameters are invalid. Reason: Message must be shorter than ${BUFFER_MAX_MESSAGE_BYTES} bytes.`), { requestId: 'req-1' });
       expect(out.statusOverride).toBe(413);
       expect(JSON.parse(out.body)).toMatchObject({ queued: false, requestId: 'req-1' });
     });
