@@ -96,7 +96,7 @@ describe('webhook API', () => {
         expect(template.startsWith('#set(')).toBe(true);
         expect(template).toContain('Action=SendMessage&MessageBody=');
         expect(template).toContain('&MessageGroupId=$util.urlEncode($group)');
-        expect(template).toContain('&MessageDeduplicationId=$util.urlEncode($dedup)');
+        expect(template).toContain('&MessageDeduplicationId=$util.urlEncode("req:$context.requestId")');
         expect(template).not.toContain('\n');
       }
     }
