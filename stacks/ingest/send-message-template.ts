@@ -112,10 +112,24 @@ export function sendMessageTemplate(options: SendMessageTemplateOptions): string
 }
 
 /** Media types Spigot accepts; API Gateway answers 415 for any other (passthrough NEVER). */
-export const ACCEPTED_CONTENT_TYPES: Readonly<Record<string, BodyKind>> = {
+export const ACCEPTED_MEDIA_TYPES: Readonly<Record<string, BodyKind>> = {
   'application/json': 'json',
   'application/x-www-form-urlencoded': 'form',
 };
+
+/**
+ * Charset parameters senders commonly add (`; charset=utf-8`, Java clients' `;charset=UTF-8`).
+ * API Gateway's documentation says only that the template is chosen by the Content-Type header
+ * (developer guide, "Method request behavior for payloads without mapping templates"), not whether
+ * parameters count; LocalStack, for one, looks the whole header value up as the map key. So each
+ * spelling gets its own, identical template: the ingest works whichever way the match is done.
+ */
+export const CHARSET_SPELLINGS: readonly string[] = ['; charset=utf-8', ';charset=utf-8', '; charset=UTF-8', ';charset=UTF-8'];
+
+/** Every request-template key: each media type bare and with each charset spelling. */
+export const ACCEPTED_CONTENT_TYPES: Readonly<Record<string, BodyKind>> = Object.fromEntries(
+  Object.entries(ACCEPTED_MEDIA_TYPES).flatMap(([type, bodyKind]) => [type, ...CHARSET_SPELLINGS.map((charset) => `${type}${charset}`)].map((key) => [key, bodyKind])),
+);
 
 export function requestTemplates(route: string): Record<string, string> {
   return Object.fromEntries(
