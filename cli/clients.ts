@@ -3,10 +3,20 @@
  * here, so AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL_SSM / AWS_ENDPOINT_URL_LAMBDA /
  * AWS_ENDPOINT_URL_CLOUDWATCH (emulators) all work as they do for the AWS CLI.
  */
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { SSMClient } from '@aws-sdk/client-ssm';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+
+// Each SDK package is loaded on first use: loading them all costs more than the rest of a
+// `spigot --help`, and a command needs two or three at most.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const sdk = {
+  sqs: () => require('@aws-sdk/client-sqs') as typeof import('@aws-sdk/client-sqs'),
+  ssm: () => require('@aws-sdk/client-ssm') as typeof import('@aws-sdk/client-ssm'),
+  lambda: () => require('@aws-sdk/client-lambda') as typeof import('@aws-sdk/client-lambda'),
+  cloudwatch: () => require('@aws-sdk/client-cloudwatch') as typeof import('@aws-sdk/client-cloudwatch'),
+};
 
 export interface Clients {
   readonly sqs: SQSClient;
@@ -23,17 +33,28 @@ export class LazyClients implements Clients {
   private cloudwatchClient?: CloudWatchClient;
 
   /**
+   * `region()` (the stack's, from spigot.config.json or --region) wins over the default chain's. It is asked
+   * when a client is first built, which is after the command found its stack.
+   */
+  constructor(private readonly region: () => string | undefined = () => undefined) {}
+
+  private get base(): { region?: string } {
+    const region = this.region();
+    return region === undefined ? {} : { region };
+  }
+
+  /**
    * When the operator configured an SQS endpoint (AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL), it wins over the
    * host inside queue URLs: emulators such as fauxqs hand out queue URLs whose host (sqs.<region>.localhost)
    * need not resolve. Against AWS nothing changes.
    */
   get sqs(): SQSClient {
     const configured = Boolean(process.env.AWS_ENDPOINT_URL_SQS || process.env.AWS_ENDPOINT_URL);
-    return (this.sqsClient ??= new SQSClient(configured ? { useQueueUrlAsEndpoint: false } : {}));
+    return (this.sqsClient ??= new (sdk.sqs().SQSClient)({ ...this.base, ...(configured ? { useQueueUrlAsEndpoint: false } : {}) }));
   }
 
   get ssm(): SSMClient {
-    return (this.ssmClient ??= new SSMClient({}));
+    return (this.ssmClient ??= new (sdk.ssm().SSMClient)(this.base));
   }
 
   /**
@@ -41,7 +62,7 @@ export class LazyClients implements Clients {
    * second drain. A drain runs up to its function timeout, so the socket may stay quiet for minutes.
    */
   get lambda(): LambdaClient {
-    return (this.lambdaClient ??= new LambdaClient({ maxAttempts: 1 }));
+    return (this.lambdaClient ??= new (sdk.lambda().LambdaClient)({ ...this.base, maxAttempts: 1 }));
   }
 
   /**
@@ -49,7 +70,8 @@ export class LazyClients implements Clients {
    * unreachable or slow endpoint costs seconds, not minutes, before status shows "n/a".
    */
   get cloudwatch(): CloudWatchClient {
-    return (this.cloudwatchClient ??= new CloudWatchClient({
+    return (this.cloudwatchClient ??= new (sdk.cloudwatch().CloudWatchClient)({
+      ...this.base,
       maxAttempts: 2,
       requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 },
     }));

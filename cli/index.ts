@@ -3,16 +3,14 @@
  * (which return data) and the printers in cli/format.ts.
  *
  * Exit codes: 0 ok, 1 the operation failed, 2 the command line (or missing configuration) was wrong.
+ *
+ * Commands are imported when they run (`await import(...)`): they load the AWS SDK, and `--help` or
+ * `--version` should not pay for that.
  */
 import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { version } from '../package.json';
 import { LazyClients, type Clients } from './clients';
-import { dlqList } from './commands/dlq-list';
-import { dlqRedrive } from './commands/dlq-redrive';
-import { drain } from './commands/drain';
-import { operatorName, setState } from './commands/set-state';
-import { smoke } from './commands/smoke';
-import { queueDepth, status } from './commands/status';
 import { CliError, describeError, EXIT_OPERATIONAL, EXIT_USAGE, UsageError } from './errors';
 import { formatDlqList, formatDrain, formatRedrive, formatSetState, formatSmoke, formatStatus } from './format';
 import { DEFAULT_STACK, resolveResources, type DiscoveryFlags, type ResourceKey, type TerraformRunner } from './resources';
@@ -63,6 +61,7 @@ export function buildProgram(io: CliIo, clients: Clients): Command {
 
   const program = new Command('spigot')
     .description('Operate Spigot: the SQS FIFO webhook buffer in front of Jenkins, gated by an SSM "spigot" parameter.')
+    .version(version, '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError('(run with --help for usage)')
@@ -104,6 +103,7 @@ export function buildProgram(io: CliIo, clients: Clients): Command {
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
       const r = await resources(command, ['parameterName', 'queueUrl', 'dlqUrl'], ['drainStatusParameterName']);
+      const { status } = await import('./commands/status');
       const report = await status(clients, {
         parameterName: r.parameterName,
         queueUrl: r.queueUrl,
@@ -121,6 +121,7 @@ export function buildProgram(io: CliIo, clients: Clients): Command {
     .option('--json', 'print JSON')
     .action(async (options: { reason?: string; json?: boolean }, command: Command) => {
       const r = await resources(command, ['parameterName']);
+      const { operatorName, setState } = await import('./commands/set-state');
       const result = await setState(clients, { parameterName: r.parameterName, state: 'open', reason: options.reason, operator: operatorName(io.env) });
       if (options.json) json(result);
       else out(formatSetState(result));
@@ -133,6 +134,7 @@ export function buildProgram(io: CliIo, clients: Clients): Command {
     .option('--json', 'print JSON')
     .action(async (options: { reason: string; json?: boolean }, command: Command) => {
       const r = await resources(command, ['parameterName']);
+      const { operatorName, setState } = await import('./commands/set-state');
       const result = await setState(clients, { parameterName: r.parameterName, state: 'closed', reason: options.reason, operator: operatorName(io.env) });
       if (options.json) json(result);
       else out(formatSetState(result));
@@ -145,6 +147,7 @@ export function buildProgram(io: CliIo, clients: Clients): Command {
     .action(async (options: { json?: boolean }, command: Command) => {
       const r = await resources(command, ['functionName']);
       progress(`invoking ${r.functionName} and waiting for the run to finish (up to its timeout) ...`);
+      const { drain } = await import('./commands/drain');
       const run = await drain(clients, { functionName: r.functionName });
       if (options.json) json(run);
       else out(formatDrain(run));
@@ -163,6 +166,7 @@ export function buildProgram(io: CliIo, clients: Clients): Command {
     .option('--max <n>', 'most dead letters to list', positiveInt, 100)
     .action(async (options: { json?: boolean; max: number }, command: Command) => {
       const r = await resources(command, ['dlqUrl']);
+      const { dlqList } = await import('./commands/dlq-list');
       const listing = await dlqList(clients, { dlqUrl: r.dlqUrl, max: options.max, progress });
       if (options.json) json(listing);
       else out(formatDlqList(listing));
@@ -179,6 +183,7 @@ export function buildProgram(io: CliIo, clients: Clients): Command {
     .option('--json', 'print JSON')
     .action(async (options: { yes?: boolean; json?: boolean }, command: Command) => {
       const r = await resources(command, ['dlqUrl', 'queueUrl']);
+      const [{ dlqRedrive }, { queueDepth }] = await Promise.all([import('./commands/dlq-redrive'), import('./commands/status')]);
       if (!options.yes) {
         const depth = await queueDepth(clients.sqs, r.dlqUrl, 'dead-letter queue');
         const count = depth.visible + depth.inFlight;
@@ -207,6 +212,7 @@ export function buildProgram(io: CliIo, clients: Clients): Command {
     .action(async (options: { secretEnv: string; timeout: number; json?: boolean }, command: Command) => {
       const r = await resources(command, ['webhookUrl']);
       progress(`posting a smoke delivery to ${r.webhookUrl} ...`);
+      const { smoke } = await import('./commands/smoke');
       const result = await smoke({ webhookUrl: r.webhookUrl, secretEnv: options.secretEnv, env: io.env, timeoutMs: options.timeout });
       if (options.json) json(result);
       else out(formatSmoke(result));

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -94,15 +93,15 @@ describe('resource discovery', () => {
   });
 
   it('when terraform fails, it shows terraform\'s error line in the missing-resource message', async () => {
-    const result = await runCli(['drain', '--state-dir', '.'], {
-      cwd: dir,
-      runTerraform: async () => {
-        throw new Error('`terraform output -json` failed: Error: Backend initialization required, please run "terraform init"');
-      },
-    });
+    const bin = path.join(dir, 'failing-bin');
+    mkdirSync(bin, { recursive: true });
+    const fake = path.join(bin, 'terraform');
+    writeFileSync(fake, '#!/bin/sh\necho "Warning: x" >&2\necho "Error: Backend initialization required, please run \\"terraform init\\"" >&2\nexit 1\n');
+    chmodSync(fake, 0o755);
+    const result = await runCli(['drain', '--state-dir', '.'], { cwd: dir, env: cliEnv({ PATH: `${bin}:${process.env.PATH}` }) });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('cannot find the drain function name: pass --function, or set SPIGOT_DRAIN_FUNCTION');
-    expect(result.stderr).toContain('Backend initialization required');
+    expect(result.stderr).toContain('Error: Backend initialization required');
     expect(terraformErrorLine('Warning: x\n\u001b[31m│\u001b[0m \u001b[1mError: \u001b[0mBackend initialization required\n')).toBe('Error: Backend initialization required');
   });
 
@@ -115,19 +114,5 @@ describe('resource discovery', () => {
       'https://api.example/prod/generic-webhook-trigger/invoke',
     );
     await expect(resolveResources(['webhookUrl'], ctx({ route: '/nope/' }))).rejects.toThrow('--route /nope/ is not in the webhook_urls output');
-  });
-
-  it('when launched through bin/spigot.js, it runs the TypeScript CLI and exits 2 with a one-line error', () => {
-    const env = { ...cliEnv(), SPIGOT_PARAMETER_NAME: '' };
-    const result = spawnSync(process.execPath, [path.join(__dirname, '..', '..', 'bin', 'spigot.js'), 'open', '--state-dir', path.join(dir, 'missing')], {
-      cwd: dir,
-      env,
-      encoding: 'utf8',
-      timeout: 30000,
-    });
-    expect(result.status).toBe(2);
-    expect(result.stdout).toBe('');
-    expect(result.stderr.trim().split('\n')).toHaveLength(1);
-    expect(result.stderr).toMatch(/^spigot: cannot find the spigot parameter name: pass --parameter/);
   });
 });

@@ -3,7 +3,7 @@ import { dlqRedrive } from '../../cli/commands/dlq-redrive';
 import { BufferQueueClient } from '../../functions/drain/adapters/buffer-queue';
 import { decodeEnvelope, encodeEnvelope, headerValue } from '../../functions/shared/envelope';
 import { createBufferQueues, queueDepth, startFauxqs, type BufferQueues, type Fauxqs } from '../support/fauxqs';
-import { cliEnv, runCli, useEmulatorEnvironment } from './harness';
+import { cliEnv, runCli, runCliInTerminal, useEmulatorEnvironment } from './harness';
 
 const BODY_MARKER = 'TOP-SECRET-BODY-MARKER';
 
@@ -236,18 +236,11 @@ describe('spigot dlq', () => {
     expect(await queueDepth(fauxqs.sqs, queues.dlqUrl)).toEqual({ visible: 1, inFlight: 0 });
   });
 
-  it('when the operator declines the prompt, it moves nothing and exits 1', async () => {
+  it('when the operator declines the prompt on a terminal, it moves nothing and exits 1', async () => {
     await deadLetter(fauxqs.sqs, queues.dlqUrl, 'octo/cat', 1);
-    const questions: string[] = [];
-    const result = await runCli(['dlq', 'redrive'], {
-      env,
-      interactive: true,
-      confirm: async (q) => {
-        questions.push(q);
-        return false;
-      },
-    });
-    expect(questions[0]).toContain('move about 1 dead letter(s)');
+    const result = await runCliInTerminal(['dlq', 'redrive'], { env, input: 'n\n' });
+    expect(result.stdout).toContain('move about 1 dead letter(s)');
+    expect(result.stdout).toContain('redrive cancelled; nothing was moved');
     expect(result.code).toBe(1);
     expect(await queueDepth(fauxqs.sqs, queues.dlqUrl)).toEqual({ visible: 1, inFlight: 0 });
   });

@@ -1,5 +1,10 @@
-/** Runs the spigot CLI in-process, end to end: real AWS SDK clients from the default chain, pointed at emulators by env. */
-import { main, type CliIo } from '../../cli/index';
+/**
+ * Runs the spigot CLI as an operator does: `node bin/spigot.js ...` in a child process, which runs the
+ * esbuild bundle (rebuilt by bin/spigot.js when a source changed), with real AWS SDK clients from the
+ * default chain, pointed at emulators by environment.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { TEST_CREDENTIALS, TEST_REGION } from '../support/fauxqs';
 
 export interface CliRun {
@@ -8,15 +13,28 @@ export interface CliRun {
   readonly stderr: string;
 }
 
+export interface CliOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  /** Written to stdin, which is then closed. */
+  readonly input?: string;
+  /** @default 60000 */
+  readonly timeoutMs?: number;
+}
+
+export const SPIGOT_BIN = path.resolve(__dirname, '..', '..', 'bin', 'spigot.js');
+
 /** Nothing listens here: CloudWatch calls fail fast with ECONNREFUSED instead of reaching AWS. */
 export const REFUSING_ENDPOINT = 'http://127.0.0.1:9';
 
 /**
  * Points the SDK's default chain at the emulators exactly as an operator would (AWS_ENDPOINT_URL_*),
- * and keeps it away from any real profile. Jest gives each test file its own process.env.
- * CloudWatch (read by `status`) goes to a refusing endpoint unless one is given, so no suite ever calls AWS.
+ * and keeps it away from any real profile. Jest gives each test file its own process.env, which
+ * `cliEnv()` hands to the child.
+ * CloudWatch (read by `status`) and CloudWatch Logs (read by `trace`) go to a refusing endpoint unless
+ * one is given, so no suite ever calls AWS.
  */
-export function useEmulatorEnvironment(endpoints: { sqs?: string; ssm?: string; lambda?: string; cloudwatch?: string }): void {
+export function useEmulatorEnvironment(endpoints: { sqs?: string; ssm?: string; lambda?: string; cloudwatch?: string; logs?: string }): void {
   Object.assign(process.env, {
     AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
@@ -31,29 +49,48 @@ export function useEmulatorEnvironment(endpoints: { sqs?: string; ssm?: string; 
   if (endpoints.ssm) process.env.AWS_ENDPOINT_URL_SSM = endpoints.ssm;
   if (endpoints.lambda) process.env.AWS_ENDPOINT_URL_LAMBDA = endpoints.lambda;
   process.env.AWS_ENDPOINT_URL_CLOUDWATCH = endpoints.cloudwatch ?? REFUSING_ENDPOINT;
+  process.env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS = endpoints.logs ?? REFUSING_ENDPOINT;
 }
 
-/** Environment for the CLI's own discovery: no SPIGOT_* leaks in from the outside. */
+/** Environment for the CLI: no SPIGOT_* and no warning switch leak in from the outside. */
 export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('SPIGOT_')) env[key] = value;
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('SPIGOT_') && key !== 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED') env[key] = value;
+  }
   return { ...env, USER: 'alice', ...extra };
 }
 
-export async function runCli(args: readonly string[], io: Partial<CliIo> = {}): Promise<CliRun> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    env: cliEnv(),
-    cwd: process.cwd(),
-    interactive: false,
-    ...io,
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
+function run(command: string, args: readonly string[], options: CliOptions): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: options.cwd ?? process.cwd(), env: options.env ?? cliEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal ? 128 : -1), stdout, stderr });
+    });
+    child.stdin.end(options.input ?? '');
   });
-  return { code, stdout, stderr };
+}
+
+/** The CLI with stdin, stdout and stderr on pipes (a script, CI). */
+export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
+  return run(process.execPath, [SPIGOT_BIN, ...args], options);
+}
+
+const shellQuote = (arg: string): string => `'${arg.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * The CLI attached to a pseudo-terminal, through util-linux `script`: stdin, stdout and stderr are all
+ * the terminal, so everything the CLI writes arrives in `stdout` (with \r\n line ends), and `input`
+ * is typed at it.
+ */
+export function runCliInTerminal(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
+  const command = [process.execPath, SPIGOT_BIN, ...args].map(shellQuote).join(' ');
+  return run('script', ['-q', '-e', '-c', command, '/dev/null'], options);
 }

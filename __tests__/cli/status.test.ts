@@ -1,4 +1,4 @@
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
@@ -182,16 +182,14 @@ describe('spigot status: last drain and oldest message age', () => {
 
   it('when everything required comes from flags or environment, it does not run terraform just for the drain status', async () => {
     const { SPIGOT_DRAIN_STATUS_PARAMETER: _omit, ...withoutIt } = env;
-    let ran = 0;
-    const result = await runCli(['status', '--state-dir', '.'], {
-      env: withoutIt,
-      runTerraform: async () => {
-        ran++;
-        return '{}';
-      },
-    });
+    const dir = mkdtempSync(path.join(tmpdir(), 'spigot-status-'));
+    const marker = path.join(dir, 'terraform-ran');
+    mkdirSync(path.join(dir, 'bin'));
+    writeFileSync(path.join(dir, 'bin', 'terraform'), `#!/bin/sh\ntouch '${marker}'\necho '{}'\n`);
+    chmodSync(path.join(dir, 'bin', 'terraform'), 0o755);
+    const result = await runCli(['status', '--state-dir', '.'], { env: { ...withoutIt, PATH: `${dir}/bin:${process.env.PATH}` }, cwd: dir });
     expect(result.code).toBe(0);
-    expect(ran).toBe(0);
+    expect(existsSync(marker)).toBe(false);
     expect(result.stdout).toContain('last drain:    unknown (no drain status parameter configured');
   });
 });
