@@ -13,7 +13,8 @@ import { version } from '../package.json';
 import { LazyClients, type Clients } from './clients';
 import { CliError, describeError, EXIT_OPERATIONAL, EXIT_USAGE, UsageError } from './errors';
 import { formatDlqList, formatDrain, formatRedrive, formatSetState, formatSmoke, formatStatus } from './format';
-import { DEFAULT_STACK, resolveResources, type DiscoveryFlags, type ResourceKey, type TerraformRunner } from './resources';
+import { resolveResources, type DiscoveryFlags, type ResourceKey, type TerraformRunner } from './resources';
+import { resolveStack, type StackRef } from './stack';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -44,17 +45,20 @@ const positiveInt = (value: string): number => {
 };
 
 const RESOURCE_HELP = `
-Resources are found from flags, then SPIGOT_QUEUE_URL, SPIGOT_DLQ_URL, SPIGOT_PARAMETER_NAME,
-SPIGOT_DRAIN_FUNCTION, SPIGOT_WEBHOOK_URL, SPIGOT_DRAIN_STATUS_PARAMETER, then \`terraform output -json\`
-in --state-dir (default cdktf.out/stacks/<stack>) or a saved copy given with --outputs-file.
-The drain status parameter is optional (status then shows "last drain: unknown"); terraform is not
-run just to find it.
-AWS credentials, region and endpoints come from the default chain (AWS_PROFILE, AWS_REGION,
-AWS_ENDPOINT_URL_SQS / _SSM / _LAMBDA / _CLOUDWATCH for emulators).
+The stack is the one spigot.config.json names (the file synth reads: $SPIGOT_CONFIG, else
+./spigot.config.json), with its region; --stack NAME (or SPIGOT_STACK) picks another, --region
+overrides the region. Every resource follows from the stack's name; a flag or SPIGOT_QUEUE_URL,
+SPIGOT_DLQ_URL, SPIGOT_PARAMETER_NAME, SPIGOT_DRAIN_FUNCTION, SPIGOT_WEBHOOK_URL,
+SPIGOT_DRAIN_STATUS_PARAMETER overrides one, and --outputs-file FILE (saved \`terraform output
+-json\`) or --state-dir DIR overrides them all. The webhook URL (smoke) comes from the flag, the
+variable, or the Terraform outputs in cdktf.out/stacks/<stack>.
+AWS credentials and endpoints come from the default chain (AWS_PROFILE, AWS_ENDPOINT_URL_SQS /
+_SSM / _LAMBDA / _CLOUDWATCH / _CLOUDWATCH_LOGS for emulators).
 
 Exit codes: 0 ok, 1 operation failed, 2 usage or missing configuration.`;
 
-export function buildProgram(io: CliIo, clients: Clients): Command {
+/** `onStack` hears which stack (and region) a command resolved, before any AWS client is built. */
+export function buildProgram(io: CliIo, clients: Clients, onStack: (stack: StackRef | undefined, region: string | undefined) => void = () => {}): Command {
   const out = (text: string): void => io.stdout(text.endsWith('\n') ? text : `${text}\n`);
   const progress = (text: string): void => io.stderr(`${text}\n`);
   const json = (data: unknown): void => out(JSON.stringify(data, null, 2));
@@ -72,8 +76,9 @@ export function buildProgram(io: CliIo, clients: Clients): Command {
     .option('--webhook-url <url>', 'public webhook URL (SPIGOT_WEBHOOK_URL)')
     .option('--drain-status-parameter <name>', 'SSM parameter the drain records its last run in (SPIGOT_DRAIN_STATUS_PARAMETER)')
     .option('--route <route>', 'which route of the webhook_urls output to use, e.g. /github-webhook/')
-    .option('--stack <name>', `stack name, for the default --state-dir (SPIGOT_STACK, default ${DEFAULT_STACK})`)
-    .option('--state-dir <dir>', 'directory to run `terraform output -json` in (default cdktf.out/stacks/<stack>)')
+    .option('--stack <name>', 'operate this stack instead of the one spigot.config.json names (SPIGOT_STACK)')
+    .option('--region <region>', "AWS region (default: the config's region for its stack, else the AWS default chain)")
+    .option('--state-dir <dir>', 'directory to run `terraform output -json` in, instead of deriving names from the stack')
     .option('--outputs-file <file>', 'saved `terraform output -json` to read instead of running terraform')
     .addHelpText('after', RESOURCE_HELP);
 
@@ -81,18 +86,24 @@ export function buildProgram(io: CliIo, clients: Clients): Command {
     command: Command,
     keys: readonly K[],
     optional: readonly O[] = [],
-  ): Promise<Record<K, string> & Partial<Record<O, string>>> =>
-    resolveResources(
+  ): Promise<Record<K, string> & Partial<Record<O, string>>> => {
+    const flags = command.optsWithGlobals<DiscoveryFlags & { region?: string }>();
+    const stack = resolveStack(flags, io.env, io.cwd);
+    onStack(stack, stack?.region ?? flags.region);
+    return resolveResources(
       keys,
       {
-        flags: command.optsWithGlobals<DiscoveryFlags>(),
+        flags,
         env: io.env,
         cwd: io.cwd,
         runTerraform: io.runTerraform,
         progress,
+        stack,
+        queueUrlOf: async (name) => (await import('./queue-url')).queueUrlByName(clients.sqs, name, stack!),
       },
       optional,
     );
+  };
 
   program
     .command('status')
@@ -233,10 +244,11 @@ export async function main(argv: readonly string[], io: Partial<CliIo> = {}): Pr
     clients: io.clients,
     runTerraform: io.runTerraform,
   };
-  const owned = full.clients === undefined ? new LazyClients() : undefined;
+  let region: string | undefined;
+  const owned = full.clients === undefined ? new LazyClients(() => region) : undefined;
   const clients = full.clients ?? owned!;
   try {
-    await buildProgram(full, clients).parseAsync([...argv], { from: 'user' });
+    await buildProgram(full, clients, (_stack, picked) => (region = picked)).parseAsync([...argv], { from: 'user' });
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) {

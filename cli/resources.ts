@@ -3,16 +3,19 @@
  *   1. flags (--queue-url, --dlq-url, --parameter, --function, --webhook-url, --drain-status-parameter)
  *   2. environment (SPIGOT_QUEUE_URL, SPIGOT_DLQ_URL, SPIGOT_PARAMETER_NAME, SPIGOT_DRAIN_FUNCTION, SPIGOT_WEBHOOK_URL,
  *      SPIGOT_DRAIN_STATUS_PARAMETER)
- *   3. Terraform outputs: `--outputs-file FILE` (a saved `terraform output -json`), else
- *      `terraform output -json` run in --state-dir (default cdktf.out/stacks/<stack>).
- * Terraform is only consulted when flags and environment leave a required resource missing. Optional
- * resources (a command works without them) never cause a terraform run of their own: they come from the
- * outputs only when those are read anyway, or when --outputs-file names a saved copy (cheap to read).
+ *   3. Terraform outputs the operator pointed at: `--outputs-file FILE` (a saved `terraform output -json`) or
+ *      `terraform output -json` run in `--state-dir DIR`
+ *   4. the stack (cli/stack.ts: --stack, else spigot.config.json): every name follows from the stack's name;
+ *      the queue URLs are looked up by name (sqs:GetQueueUrl)
+ *   5. for the webhook URL only (API Gateway ids do not follow from names): `terraform output -json` in
+ *      cdktf.out/stacks/<stack> when that directory exists
+ * Terraform is never run for an optional resource alone (a command works without it).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { CliError, UsageError } from './errors';
+import { NO_STACK_MESSAGE, stackNames, type StackRef } from './stack';
 
 export type ResourceKey = 'queueUrl' | 'dlqUrl' | 'parameterName' | 'functionName' | 'webhookUrl' | 'drainStatusParameterName';
 
@@ -62,11 +65,13 @@ export interface DiscoveryContext {
   readonly runTerraform?: TerraformRunner;
   /** Progress messages (stderr). */
   readonly progress?: (message: string) => void;
+  /** The stack the names follow from (cli/stack.ts), if any. */
+  readonly stack?: StackRef;
+  /** Looks a queue URL up by queue name (sqs:GetQueueUrl); needed to derive the queue URLs from a stack. */
+  readonly queueUrlOf?: (queueName: string) => Promise<string>;
 }
 
 export type TerraformOutputs = Record<string, unknown>;
-
-export const DEFAULT_STACK = 'spigot';
 
 export const defaultStateDir = (stack: string): string => path.join('cdktf.out', 'stacks', stack);
 
@@ -86,8 +91,6 @@ const flagValue = (flags: DiscoveryFlags, key: ResourceKey): string | undefined 
       return flags.drainStatusParameter;
   }
 };
-
-const stackName = (ctx: DiscoveryContext): string => nonEmpty(ctx.flags.stack) ?? nonEmpty(ctx.env.SPIGOT_STACK) ?? DEFAULT_STACK;
 
 const nonEmpty = (value: string | undefined): string | undefined => (value !== undefined && value.trim() !== '' ? value.trim() : undefined);
 
@@ -137,8 +140,8 @@ export const runTerraformOutput: TerraformRunner = (stateDir, env) =>
     });
   });
 
-/** Loads Terraform outputs from --outputs-file or by running terraform; returns why not otherwise. */
-async function loadOutputs(ctx: DiscoveryContext): Promise<{ outputs?: TerraformOutputs; why?: string }> {
+/** Loads Terraform outputs from --outputs-file or by running terraform in `stateDir`; returns why not otherwise. */
+async function loadOutputs(ctx: DiscoveryContext, stateDir: string | undefined): Promise<{ outputs?: TerraformOutputs; why?: string }> {
   const { flags } = ctx;
   if (flags.outputsFile !== undefined) {
     const file = path.resolve(ctx.cwd, flags.outputsFile);
@@ -150,8 +153,7 @@ async function loadOutputs(ctx: DiscoveryContext): Promise<{ outputs?: Terraform
     }
     return { outputs: parseTerraformOutputs(text, `--outputs-file ${flags.outputsFile}`) };
   }
-  const stack = stackName(ctx);
-  const stateDir = nonEmpty(flags.stateDir) ?? defaultStateDir(stack);
+  if (stateDir === undefined) return { why: 'no --state-dir or --outputs-file given' };
   const dir = path.resolve(ctx.cwd, stateDir);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     return { why: `state dir ${stateDir} does not exist` };
@@ -166,6 +168,25 @@ async function loadOutputs(ctx: DiscoveryContext): Promise<{ outputs?: Terraform
   } catch (error) {
     if (error instanceof CliError) throw error;
     return { why: `in ${stateDir}: ${(error as Error).message}` };
+  }
+}
+
+/** A resource as it follows from the stack's name; undefined for the webhook URL (not derivable). */
+async function fromStack(stack: StackRef, key: ResourceKey, ctx: DiscoveryContext): Promise<string | undefined> {
+  const names = stackNames(stack.name);
+  switch (key) {
+    case 'parameterName':
+      return names.parameterName;
+    case 'drainStatusParameterName':
+      return names.drainStatusParameterName;
+    case 'functionName':
+      return names.functionName;
+    case 'queueUrl':
+      return ctx.queueUrlOf?.(names.queueName);
+    case 'dlqUrl':
+      return ctx.queueUrlOf?.(names.dlqName);
+    case 'webhookUrl':
+      return undefined;
   }
 }
 
@@ -198,9 +219,9 @@ const joinAnd = (items: readonly string[]): string =>
   items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 
 /**
- * Resolves every requested resource or throws one error naming all the missing ones and how to give them.
- * `optional` resources are filled in when found (see the header for when Terraform is consulted for them)
- * and left undefined otherwise; they never cause an error of their own.
+ * Resolves every requested resource or throws one error naming what is missing and how to give it.
+ * `optional` resources are filled in when found without running Terraform for them alone, and left
+ * undefined otherwise; they never cause an error of their own.
  */
 export async function resolveResources<K extends ResourceKey, O extends ResourceKey = never>(
   keys: readonly K[],
@@ -209,34 +230,56 @@ export async function resolveResources<K extends ResourceKey, O extends Resource
 ): Promise<Record<K, string> & Partial<Record<O, string>>> {
   type Result = Record<K, string> & Partial<Record<O, string>>;
   const found: Partial<Record<K | O, string>> = {};
-  for (const key of [...keys, ...optional]) {
-    const value = nonEmpty(flagValue(ctx.flags, key)) ?? nonEmpty(ctx.env[RESOURCES[key].env]);
-    if (value !== undefined) found[key] = value;
-  }
-  let missing = keys.filter((key) => found[key] === undefined);
-  const optionalMissing = optional.filter((key) => found[key] === undefined);
-  const wantOutputs = missing.length > 0 || (optionalMissing.length > 0 && ctx.flags.outputsFile !== undefined);
-  if (!wantOutputs) return found as Result;
+  const all = [...keys, ...optional];
+  const missing = (list: ReadonlyArray<K | O> = keys): Array<K | O> => list.filter((key) => found[key] === undefined);
+  const fill = async (list: ReadonlyArray<K | O>, lookup: (key: ResourceKey) => Promise<string | undefined> | string | undefined) => {
+    const values = await Promise.all(list.map(lookup));
+    list.forEach((key, i) => {
+      if (values[i] !== undefined) found[key] = values[i];
+    });
+  };
 
-  const { outputs, why } = await loadOutputs(ctx);
-  if (outputs !== undefined) {
-    for (const key of [...missing, ...optionalMissing]) {
-      const value = fromOutputs(outputs, key, ctx.flags);
-      if (value !== undefined) found[key] = value;
-    }
-  }
-  missing = keys.filter((key) => found[key] === undefined);
-  if (missing.length === 0) return found as Result;
+  await fill(all, (key) => nonEmpty(flagValue(ctx.flags, key)) ?? nonEmpty(ctx.env[RESOURCES[key].env]));
 
-  const specs = missing.map((key) => RESOURCES[key]);
+  // Outputs the operator pointed at beat the names: a stack deployed under other names still works.
+  const explicitStateDir = nonEmpty(ctx.flags.stateDir);
+  const explicit = ctx.flags.outputsFile !== undefined || explicitStateDir !== undefined;
+  let why: string | undefined;
+  let outputsLack: ResourceKey[] | undefined;
+  const fromOutputsOf = async (stateDir: string | undefined, list: ReadonlyArray<K | O>) => {
+    const loaded = await loadOutputs(ctx, stateDir);
+    why = loaded.why;
+    if (loaded.outputs === undefined) return;
+    const outputs = loaded.outputs;
+    await fill(list, (key) => fromOutputs(outputs, key, ctx.flags));
+    outputsLack = missing(list);
+  };
+  if (explicit && (missing().length > 0 || (missing(optional).length > 0 && ctx.flags.outputsFile !== undefined))) {
+    await fromOutputsOf(explicitStateDir, missing(all));
+  }
+
+  const stack = ctx.stack;
+  if (stack !== undefined) {
+    // Optional resources only when they cost no call (names), required ones whatever it takes.
+    await fill(missing(keys), (key) => fromStack(stack, key, ctx));
+    await fill(missing(optional).filter((key) => key !== 'queueUrl' && key !== 'dlqUrl'), (key) => fromStack(stack, key, ctx));
+    if (!explicit && missing().length > 0) await fromOutputsOf(defaultStateDir(stack.name), missing(all));
+  }
+
+  const left = missing();
+  if (left.length === 0) return found as Result;
+  if (stack === undefined && !explicit) throw new UsageError(NO_STACK_MESSAGE);
+
+  const specs = left.map((key) => RESOURCES[key]);
   const source =
-    outputs !== undefined
-      ? `Terraform outputs lack ${joinAnd(specs.map((s) => s.output))}`
+    outputsLack !== undefined
+      ? `Terraform outputs lack ${joinAnd(outputsLack.map((k) => RESOURCES[k].output))}`
       : `Terraform outputs unavailable: ${why ?? 'unknown reason'}`;
+  const stateDirHint = stack === undefined ? '--state-dir DIR' : `--state-dir DIR (default ${defaultStateDir(stack.name)})`;
   throw new UsageError(
-    `cannot find the ${joinAnd(specs.map((s) => s.what))}: pass ${joinAnd(specs.map((s) => s.flag))}, ` +
+    `cannot find the ${joinAnd(specs.map((s) => s.what))}${stack === undefined ? '' : ` of stack ${stack.name}`}: pass ${joinAnd(specs.map((s) => s.flag))}, ` +
       `or set ${joinAnd(specs.map((s) => s.env))}, ` +
-      `or point spigot at Terraform outputs with --state-dir DIR (default ${defaultStateDir(stackName(ctx))}) or --outputs-file FILE (saved \`terraform output -json\`) ` +
+      `or point spigot at Terraform outputs with ${stateDirHint} or --outputs-file FILE (saved \`terraform output -json\`) ` +
       `[${source}]`,
   );
 }

@@ -29,7 +29,7 @@ export async function readSpigot(ssm: SSMClient, parameterName: string): Promise
       return await latestParameterVersion(ssm, parameterName);
     } catch (error) {
       if (error instanceof ParameterNotFound) {
-        throw new CliError(`the spigot parameter ${parameterName} does not exist (wrong --parameter or region? deployed?)`);
+        throw new CliError(`the spigot parameter ${parameterName} does not exist (wrong stack, --parameter or region? deployed?)`);
       }
       throw error;
     }

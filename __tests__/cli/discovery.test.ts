@@ -35,16 +35,13 @@ describe('resource discovery', () => {
     await ssm?.stop();
   });
 
-  it('when nothing is configured, it exits 2 naming every missing resource and each way to provide it', async () => {
+  it('when nothing is configured, it exits 2 with one short line naming the config file and --stack', async () => {
     const result = await runCli(['status'], { cwd: dir });
     expect(result.code).toBe(2);
-    const lines = result.stderr.trim().split('\n');
-    const error = lines[lines.length - 1]!;
-    expect(error).toContain('cannot find the spigot parameter name, buffer queue URL and dead-letter queue URL');
-    expect(error).toContain('pass --parameter, --queue-url and --dlq-url');
-    expect(error).toContain('set SPIGOT_PARAMETER_NAME, SPIGOT_QUEUE_URL and SPIGOT_DLQ_URL');
-    expect(error).toContain('--state-dir DIR (default cdktf.out/stacks/spigot) or --outputs-file FILE');
-    expect(error).toContain('state dir cdktf.out/stacks/spigot does not exist');
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      'spigot: no stack configured: run spigot where spigot.config.json is (or set SPIGOT_CONFIG to its path), or pass --stack NAME\n',
+    );
   });
 
   it('when a saved `terraform output -json` is given, it reads the {name: {value}} shape', async () => {
@@ -76,7 +73,7 @@ describe('resource discovery', () => {
     expect(missing.stderr).toContain('cannot read --outputs-file');
   });
 
-  it('when only a state dir is available, it runs `terraform output -json` there', async () => {
+  it('when --state-dir is given, it runs `terraform output -json` there and its outputs beat the stack\'s names', async () => {
     const stateDir = path.join(dir, 'cdktf.out', 'stacks', 'prod');
     mkdirSync(stateDir, { recursive: true });
     const bin = path.join(dir, 'bin');
@@ -85,7 +82,7 @@ describe('resource discovery', () => {
     writeFileSync(fake, `#!/bin/sh\n[ "$1 $2" = "output -json" ] || exit 9\npwd > "${path.join(dir, 'ran-in')}"\ncat <<'JSON'\n${outputsJson('/from-outputs/spigot')}\nJSON\n`);
     chmodSync(fake, 0o755);
     const env = cliEnv({ PATH: `${bin}:${process.env.PATH}` });
-    const result = await runCli(['open', '--stack', 'prod', '--json'], { cwd: dir, env });
+    const result = await runCli(['open', '--stack', 'prod', '--state-dir', 'cdktf.out/stacks/prod', '--json'], { cwd: dir, env });
     expect(result.stderr).toContain('reading `terraform output -json` in cdktf.out/stacks/prod');
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout).current.parameterName).toBe('/from-outputs/spigot');
@@ -105,9 +102,9 @@ describe('resource discovery', () => {
     expect(terraformErrorLine('Warning: x\n\u001b[31m│\u001b[0m \u001b[1mError: \u001b[0mBackend initialization required\n')).toBe('Error: Backend initialization required');
   });
 
-  it('when the webhook URL comes from outputs, it prefers the GitHub route unless --route picks another', async () => {
+  it('when the webhook URL comes from the stack\'s default state dir outputs, it prefers the GitHub route unless --route picks another', async () => {
     const outputs = JSON.parse(outputsJson('/x'));
-    const ctx = (flags: object) => ({ flags, env: {}, cwd: dir, runTerraform: async () => JSON.stringify(outputs) });
+    const ctx = (flags: object) => ({ flags, env: {}, cwd: dir, stack: { name: 'spigot', source: '--stack' }, runTerraform: async () => JSON.stringify(outputs) });
     mkdirSync(path.join(dir, 'cdktf.out', 'stacks', 'spigot'), { recursive: true });
     expect((await resolveResources(['webhookUrl'], ctx({}))).webhookUrl).toBe('https://api.example/prod/github-webhook/');
     expect((await resolveResources(['webhookUrl'], ctx({ route: '/generic-webhook-trigger/invoke' }))).webhookUrl).toBe(

@@ -41,6 +41,8 @@ export interface SsmCall {
   readonly withDecryption?: boolean;
   readonly overwrite?: boolean;
   readonly type?: string;
+  /** The region the request was signed for (SigV4 credential scope). */
+  readonly signedRegion?: string;
 }
 
 /**
@@ -282,6 +284,7 @@ export async function startLoopbackSsm(options: LoopbackSsmOptions = {}): Promis
         name: !parseFailed && typeof input.Name === 'string' ? input.Name : undefined,
         at: new Date(),
         outcome: 'pending',
+        signedRegion: /Credential=[^/,\s]+\/\d{8}\/([^/]+)\//.exec(req.headers.authorization ?? '')?.[1],
       };
       calls.push(call as SsmCall);
 
