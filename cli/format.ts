@@ -100,7 +100,19 @@ export function formatStatus(report: StatusReport, now: Date = new Date()): stri
 export function formatSetState(result: SetStateResult, now: Date = new Date()): string {
   const verb = result.current.state === 'open' ? 'open' : 'closed';
   const head = result.unchanged ? `the spigot was already ${verb}; recorded again:` : `the spigot is now ${verb} (was ${spigotLine(result.previous)}):`;
-  return [head, ...spigotLines(result.current, now)].join('\n');
+  const lines = [head, ...spigotLines(result.current, now)];
+  if (result.verdict?.kind === 'guarded') {
+    lines.push(`  forced over: the close by ${result.verdict.closedBy} at ${result.verdict.closedAt ?? 'unknown time'}: ${result.verdict.reason ?? '(no description)'}`);
+  } else if (result.verdict?.why === "the drain's own auto-close") {
+    lines.push(`  reopened:    the drain's own auto-close (${result.previous.reason ?? ''})`);
+  }
+  if (result.unchanged && result.current.state === 'closed' && result.previous.reason !== result.current.reason) {
+    lines.push(`  replaced:    ${result.previous.reason ?? '(no description)'} (by ${who(result.previous.changedBy)})`);
+  }
+  if (result.raced) {
+    lines.push(`  note:        another change landed at the same time (now version ${result.current.version ?? '?'}); check \`spigot status\``);
+  }
+  return lines.join('\n');
 }
 
 const SCALAR_ORDER = ['state', 'released', 'held', 'deadLettered', 'failed', 'skipped', 'smokeDiscarded'];

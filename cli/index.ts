@@ -127,13 +127,23 @@ export function buildProgram(io: CliIo, clients: Clients, onStack: (stack: Stack
 
   program
     .command('open')
-    .description('open the spigot: the drain releases held webhooks to Jenkins (changing the parameter starts a drain)')
+    .description(
+      'open the spigot: the drain releases held webhooks to Jenkins (changing the parameter starts a drain). ' +
+        "Refuses, showing who closed it, when and why, when the close is someone else's: not yours, not the drain's own auto-close",
+    )
     .option('--reason <text>', 'optional note recorded in the parameter Description')
+    .option('--force', "open even over someone else's close (a person's, or an auto-close someone wrote over)")
     .option('--json', 'print JSON')
-    .action(async (options: { reason?: string; json?: boolean }, command: Command) => {
+    .action(async (options: { reason?: string; force?: boolean; json?: boolean }, command: Command) => {
       const r = await resources(command, ['parameterName']);
       const { operatorName, setState } = await import('./commands/set-state');
-      const result = await setState(clients, { parameterName: r.parameterName, state: 'open', reason: options.reason, operator: operatorName(io.env) });
+      const result = await setState(clients, {
+        parameterName: r.parameterName,
+        state: 'open',
+        reason: options.reason,
+        operator: operatorName(io.env),
+        force: options.force,
+      });
       if (options.json) json(result);
       else out(formatSetState(result));
     });

@@ -27,8 +27,8 @@ describe('resource discovery', () => {
     ssm = await startLoopbackSsm();
     useEmulatorEnvironment({ ssm: ssm.endpoint });
     ssm.putDirect('/from-outputs/spigot', 'open');
-    ssm.putDirect('/from-flag/spigot', 'closed');
-    ssm.putDirect('/from-env/spigot', 'closed');
+    ssm.putDirect('/from-flag/spigot', 'open');
+    ssm.putDirect('/from-env/spigot', 'open');
     dir = mkdtempSync(path.join(tmpdir(), 'spigot-cli-'));
   });
   afterAll(async () => {

