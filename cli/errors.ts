@@ -1,6 +1,10 @@
-/** Exit codes: 1 = the operation failed, 2 = the command line was wrong. */
+/**
+ * Exit codes: 1 = the operation failed, 2 = the command line was wrong, 3 = it worked and found the
+ * state not as asked (`status --check` found a problem, `drain` auto-closed, `wait` timed out).
+ */
 export const EXIT_OPERATIONAL = 1;
 export const EXIT_USAGE = 2;
+export const EXIT_NOT_OK = 3;
 
 /** An error whose message is fit to print as-is (one line) and that knows its exit code. */
 export class CliError extends Error {
@@ -17,6 +21,14 @@ export class UsageError extends CliError {
   constructor(message: string) {
     super(message, EXIT_USAGE);
     this.name = 'UsageError';
+  }
+}
+
+/** The command did its job; what it found is not ok (see EXIT_NOT_OK). */
+export class NotOkError extends CliError {
+  constructor(message: string) {
+    super(message, EXIT_NOT_OK);
+    this.name = 'NotOkError';
   }
 }
 

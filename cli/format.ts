@@ -5,6 +5,7 @@ import type { RedriveResult } from './commands/dlq-redrive';
 import type { SetStateResult } from './commands/set-state';
 import type { SmokeResult } from './commands/smoke';
 import type { StatusReport } from './commands/status';
+import type { StatusCheck } from './commands/status-check';
 import type { SpigotReading } from './spigot';
 
 /** Left-aligned columns separated by two spaces; `-` for empty cells. */
@@ -95,6 +96,11 @@ export function formatStatus(report: StatusReport, now: Date = new Date()): stri
     `dead letters:  ${deadLetters.visible + deadLetters.inFlight}${deadLetters.visible + deadLetters.inFlight > 0 ? '   (see `spigot dlq list`)' : ''}`,
     ...lastDrainLines(report, now),
   ].join('\n');
+}
+
+export function formatCheck(check: StatusCheck): string {
+  if (check.ok) return 'check:         ok (open, no dead letters, drain ran within the last ' + duration(check.maxDrainAgeSeconds) + ')';
+  return ['check:         NOT OK', ...check.problems.map((p) => `  - ${p.check}: ${p.message}`)].join('\n');
 }
 
 export function formatSetState(result: SetStateResult, now: Date = new Date()): string {

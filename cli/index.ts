@@ -11,8 +11,9 @@ import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { version } from '../package.json';
 import { LazyClients, type Clients } from './clients';
-import { CliError, describeError, EXIT_OPERATIONAL, EXIT_USAGE, UsageError } from './errors';
-import { formatDlqList, formatDrain, formatRedrive, formatSetState, formatSmoke, formatStatus } from './format';
+import { durationOption } from './duration';
+import { CliError, describeError, EXIT_NOT_OK, EXIT_OPERATIONAL, EXIT_USAGE, NotOkError, UsageError } from './errors';
+import { formatCheck, formatDlqList, formatDrain, formatRedrive, formatSetState, formatSmoke, formatStatus } from './format';
 import { resolveResources, type DiscoveryFlags, type ResourceKey, type TerraformRunner } from './resources';
 import { resolveStack, type StackRef } from './stack';
 
@@ -55,7 +56,8 @@ variable, or the Terraform outputs in cdktf.out/stacks/<stack>.
 AWS credentials and endpoints come from the default chain (AWS_PROFILE, AWS_ENDPOINT_URL_SQS /
 _SSM / _LAMBDA / _CLOUDWATCH / _CLOUDWATCH_LOGS for emulators).
 
-Exit codes: 0 ok, 1 operation failed, 2 usage or missing configuration.`;
+Exit codes: 0 ok, 1 operation failed, 2 usage or missing configuration, 3 not ok (status --check
+found a problem, drain auto-closed, wait timed out).`;
 
 /** `onStack` hears which stack (and region) a command resolved, before any AWS client is built. */
 export function buildProgram(io: CliIo, clients: Clients, onStack: (stack: StackRef | undefined, region: string | undefined) => void = () => {}): Command {
@@ -112,17 +114,21 @@ export function buildProgram(io: CliIo, clients: Clients, onStack: (stack: Stack
         'dead letters and the last drain run (from the drain status parameter)',
     )
     .option('--json', 'print JSON')
-    .action(async (options: { json?: boolean }, command: Command) => {
+    .option('--check', `exit ${EXIT_NOT_OK} when the spigot is closed, the DLQ is not empty or the drain has not run recently, saying which`)
+    .option('--max-drain-age <duration>', 'with --check: how long ago the last drain run may have ended (e.g. 90s, 10m)', durationOption)
+    .action(async (options: { json?: boolean; check?: boolean; maxDrainAge?: number }, command: Command) => {
       const r = await resources(command, ['parameterName', 'queueUrl', 'dlqUrl'], ['drainStatusParameterName']);
-      const { status } = await import('./commands/status');
+      const [{ status }, { checkStatus }] = await Promise.all([import('./commands/status'), import('./commands/status-check')]);
       const report = await status(clients, {
         parameterName: r.parameterName,
         queueUrl: r.queueUrl,
         dlqUrl: r.dlqUrl,
         drainStatusParameterName: r.drainStatusParameterName,
       });
-      if (options.json) json(report);
-      else out(formatStatus(report));
+      const check = options.check ? checkStatus(report, new Date(), options.maxDrainAge) : undefined;
+      if (options.json) json(check ? { ...report, check } : report);
+      else out(check ? `${formatStatus(report)}\n${formatCheck(check)}` : formatStatus(report));
+      if (check && !check.ok) throw new NotOkError(`status check failed: ${check.problems.map((p) => p.message).join('; ')}`);
     });
 
   program
@@ -163,7 +169,7 @@ export function buildProgram(io: CliIo, clients: Clients, onStack: (stack: Stack
 
   program
     .command('drain')
-    .description('run the drain Lambda once now, synchronously, and show its result')
+    .description(`run the drain Lambda once now, synchronously, and show its result; exits ${EXIT_NOT_OK} when the run auto-closed the spigot`)
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
       const r = await resources(command, ['functionName']);
@@ -172,6 +178,10 @@ export function buildProgram(io: CliIo, clients: Clients, onStack: (stack: Stack
       const run = await drain(clients, { functionName: r.functionName });
       if (options.json) json(run);
       else out(formatDrain(run));
+      const result = (run.result ?? {}) as { action?: unknown; reason?: unknown };
+      if (result.action === 'auto-closed') {
+        throw new NotOkError(`the drain auto-closed the spigot: ${typeof result.reason === 'string' ? result.reason : 'no reason given'} (webhooks stay queued; see \`spigot status\`)`);
+      }
     });
 
   const dlq = program.command('dlq').description('inspect and redrive dead letters');

@@ -56,6 +56,21 @@ describe('spigot drain', () => {
     expect(JSON.parse(json.stdout)).toEqual({ functionName: 'spigot-drain', executedVersion: '$LATEST', result: expect.objectContaining({ released: 12 }) });
   });
 
+  it('when the run auto-closed the spigot, it prints the result and exits 3 with the reason', async () => {
+    reply = {
+      status: 200,
+      body: JSON.stringify({ spigot: 'closed', action: 'auto-closed', reason: '5 consecutive failed releases, last: Jenkins answered 502', durationMs: 900 }),
+    };
+    const result = await runCli(['drain'], { env: env() });
+    expect(result.code).toBe(3);
+    expect(result.stdout).toMatch(/^action +auto-closed$/m);
+    expect(result.stderr.trim().split('\n').pop()).toBe(
+      'spigot: the drain auto-closed the spigot: 5 consecutive failed releases, last: Jenkins answered 502 (webhooks stay queued; see `spigot status`)',
+    );
+    reply = { status: 200, body: JSON.stringify({ spigot: 'closed', action: 'held (spigot closed)', reason: 'closed by an operator' }) };
+    expect((await runCli(['drain'], { env: env() })).code).toBe(0);
+  });
+
   it('when a drain is already running (throttled), it says so and exits 1 without retrying', async () => {
     reply = {
       status: 429,
