@@ -13,7 +13,7 @@ import { version } from '../package.json';
 import { LazyClients, type Clients } from './clients';
 import { durationOption } from './duration';
 import { CliError, describeError, EXIT_NOT_OK, EXIT_OPERATIONAL, EXIT_USAGE, NotOkError, UsageError } from './errors';
-import { formatCheck, formatDlqList, formatDrain, formatRedrive, formatSetState, formatSmoke, formatStatus } from './format';
+import { duration, formatCheck, formatDlqList, formatDrain, formatRedrive, formatSetState, formatSmoke, formatStatus } from './format';
 import { resolveResources, type DiscoveryFlags, type ResourceKey, type TerraformRunner } from './resources';
 import { resolveStack, type StackRef } from './stack';
 
@@ -24,6 +24,9 @@ export interface CliIo {
   readonly cwd: string;
   /** Whether `dlq redrive` may ask for confirmation. */
   readonly interactive: boolean;
+  /** Whether stderr is a terminal (progress is then one line rewritten in place), and its width. */
+  readonly progressTerminal: boolean;
+  readonly columns?: number;
   readonly confirm: (question: string) => Promise<boolean>;
   /** Injected AWS clients; by default built from the default credential/region/endpoint chain. */
   readonly clients?: Clients;
@@ -232,6 +235,38 @@ export function buildProgram(io: CliIo, clients: Clients, onStack: (stack: Stack
     });
 
   program
+    .command('wait')
+    .description(
+      'wait until the buffer is drained: nothing waiting and nothing in flight, in two readings in a row. Shows progress ' +
+        '(left, released so far, rate, estimate) on stderr: one line in place on a terminal, plain lines otherwise. ' +
+        `Exits ${EXIT_NOT_OK} on --timeout, or at once when the spigot is closed with webhooks held`,
+    )
+    .option('--drained', 'wait for the buffer to be empty (the only condition so far; required)')
+    .option('--timeout <duration>', 'give up after this long (e.g. 10m, 2h)', durationOption, 1800)
+    .option('--interval <duration>', 'time between readings', durationOption, 5)
+    .option('--json', 'print the result as JSON')
+    .action(async (options: { drained?: boolean; timeout: number; interval: number; json?: boolean }, command: Command) => {
+      if (!options.drained) throw new UsageError('say what to wait for: spigot wait --drained');
+      const r = await resources(command, ['queueUrl', 'parameterName']);
+      const [{ waitDrained, progressLine }, { progressReporter }] = await Promise.all([import('./commands/wait'), import('./progress')]);
+      const reporter = progressReporter(io.stderr, io.progressTerminal, io.columns);
+      try {
+        const result = await waitDrained(clients, {
+          queueUrl: r.queueUrl,
+          parameterName: r.parameterName,
+          timeoutSeconds: options.timeout,
+          intervalSeconds: options.interval,
+          onProgress: (p) => reporter.update(progressLine(p), `${p.left}/${p.inFlight}`),
+        });
+        reporter.done();
+        if (options.json) json(result);
+        else out(`drained: the buffer is empty (released ~${result.released} in ${duration(result.elapsedSeconds)})`);
+      } finally {
+        reporter.done();
+      }
+    });
+
+  program
     .command('smoke')
     .description(
       'post a signed test delivery (X-GitHub-Event: ping, header X-Spigot-Smoke) to the webhook URL and check it was queued (202, queued:true). ' +
@@ -260,6 +295,8 @@ export async function main(argv: readonly string[], io: Partial<CliIo> = {}): Pr
     env: io.env ?? process.env,
     cwd: io.cwd ?? process.cwd(),
     interactive: io.interactive ?? Boolean(process.stdin.isTTY),
+    progressTerminal: io.progressTerminal ?? Boolean(process.stderr.isTTY),
+    columns: io.columns ?? process.stderr.columns,
     confirm: io.confirm ?? askOnTerminal,
     clients: io.clients,
     runTerraform: io.runTerraform,
