@@ -1,7 +1,7 @@
 /** Human-readable output. Every function returns text; printing happens in cli/index.ts. */
-import type { DlqListing } from './commands/dlq-list';
+import type { DeadLetterDetails, FullListing } from './commands/dlq-find';
 import type { DrainRun } from './commands/drain';
-import type { RedriveResult } from './commands/dlq-redrive';
+import type { RedriveFilter, RedriveResult } from './commands/dlq-redrive';
 import type { SetStateResult } from './commands/set-state';
 import type { SmokeResult } from './commands/smoke';
 import type { StatusReport } from './commands/status';
@@ -150,7 +150,10 @@ export function formatDrain(run: DrainRun): string {
   return [`drain run of ${run.functionName}${version} finished:`, table(['field', 'value'], drainRows(run.result))].join('\n');
 }
 
-export function formatDlqList(listing: DlqListing): string {
+/** Long reasons (up to 1000 bytes) would make the table unreadable: `dlq show` has them whole. */
+const clip = (text: string, max = 72): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
+export function formatDlqList(listing: FullListing): string {
   if (listing.deadLetters.length === 0) {
     return listing.approximateTotal > 0
       ? `no dead letters could be listed, but SQS counts about ${listing.approximateTotal} (in flight elsewhere, e.g. a running redrive); try again shortly`
@@ -158,27 +161,56 @@ export function formatDlqList(listing: DlqListing): string {
   }
   const rows = listing.deadLetters.map((d) => [
     d.receivedAt,
-    d.event ?? (d.envelopeError ? '(unreadable envelope)' : null),
+    d.route,
     d.repository ?? d.group,
+    d.event ?? (d.envelopeError ? '(unreadable envelope)' : null),
     d.status,
-    d.reason,
+    clip(d.reason),
     d.deliveryId,
   ]);
-  const lines = [table(['received', 'event', 'repository', 'status', 'reason', 'delivery'], rows)];
-  lines.push('');
-  lines.push(
-    listing.partial
-      ? `${listing.deadLetters.length} listed of about ${listing.approximateTotal}: FIFO hides a repository's later dead letters while its first ones are being listed (at most 10 per repository), and --max limits the listing`
-      : `${listing.deadLetters.length} dead letter(s)`,
-  );
+  const lines = [table(['received', 'route', 'repository', 'event', 'status', 'reason', 'delivery'], rows), ''];
+  const how = listing.method === 'pass' ? ' (went through the DLQ: each moved to its back, every repository still in order)' : '';
+  lines.push(`${listing.deadLetters.length} dead letter(s)${how}; \`spigot dlq show <delivery>\` for one`);
   return lines.join('\n');
 }
 
+export function formatDeadLetter(details: DeadLetterDetails): string {
+  const d = details.deadLetter;
+  const lines = [
+    `dead letter ${d.deliveryId ?? d.messageId}`,
+    `  repository:  ${d.repository ?? '-'} (group ${d.group ?? '?'})`,
+    `  route:       ${d.route ?? '-'}`,
+    `  event:       ${d.event ?? '-'}`,
+    `  received:    ${d.receivedAt ?? '-'}`,
+    `  status:      ${d.status ?? '- (SQS moved it after maxReceiveCount receives)'}`,
+    `  reason:      ${d.reason}`,
+    `  request id:  ${d.requestId ?? '-'}`,
+    `  receives:    ${d.receiveCount ?? '?'}`,
+  ];
+  if (d.envelopeError) lines.push(`  unreadable:  ${d.envelopeError}`);
+  lines.push('headers:', ...(details.headers.length > 0 ? details.headers.map(([k, v]) => `  ${k}: ${v}`) : ['  (none)']));
+  if (details.query.length > 0) lines.push('query:', ...details.query.map(([k, v]) => `  ${k}=${v}`));
+  if (details.body === undefined) lines.push(`body:          ${details.bodyBytes ?? '?'} bytes (--body prints it)`);
+  else lines.push(`body (${details.bodyBytes ?? '?'} bytes):`, details.body);
+  return lines.join('\n');
+}
+
+export function describeFilter(filter: RedriveFilter): string {
+  const parts: string[] = [];
+  if (filter.repo !== undefined) parts.push(`--repo ${filter.repo}`);
+  if (filter.status !== undefined) parts.push(`--status ${filter.status}`);
+  if (filter.event !== undefined) parts.push(`--event ${filter.event}`);
+  if (filter.since !== undefined) parts.push(`--since ${new Date(filter.since).toISOString()}`);
+  return parts.join(' ');
+}
+
 export function formatRedrive(result: RedriveResult): string {
-  const lines = [`moved ${result.moved} dead letter(s) back to the buffer, each repository in its original order`];
+  const filters = describeFilter(result.filter);
+  const lines = [`moved ${result.moved} dead letter(s)${filters ? ` matching ${filters}` : ''} back to the buffer, each repository in its original order`];
   if (result.duplicatesDropped > 0) {
     lines.push(`dropped ${result.duplicatesDropped} duplicate dead letter(s): second copies of webhooks moved above (dead-lettered twice), deleted from the DLQ, not redriven`);
   }
+  if (result.kept > 0) lines.push(`kept ${result.kept} dead letter(s) of those repositories that did not match, in order`);
   const groups = Object.entries(result.groups);
   if (groups.length > 0) lines.push(table(['group', 'moved'], groups));
   if (result.stoppedBecause) lines.push(`stopped early: ${result.stoppedBecause}`);

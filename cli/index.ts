@@ -11,9 +11,9 @@ import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { version } from '../package.json';
 import { LazyClients, type Clients } from './clients';
-import { durationOption } from './duration';
+import { durationOption, sinceOption } from './duration';
 import { CliError, describeError, EXIT_NOT_OK, EXIT_OPERATIONAL, EXIT_USAGE, NotOkError, UsageError } from './errors';
-import { duration, formatCheck, formatDlqList, formatDrain, formatRedrive, formatSetState, formatSmoke, formatStatus } from './format';
+import { describeFilter, duration, formatCheck, formatDeadLetter, formatDlqList, formatDrain, formatRedrive, formatSetState, formatSmoke, formatStatus } from './format';
 import { resolveResources, type DiscoveryFlags, type ResourceKey, type TerraformRunner } from './resources';
 import { resolveStack, type StackRef } from './stack';
 
@@ -67,6 +67,12 @@ export function buildProgram(io: CliIo, clients: Clients, onStack: (stack: Stack
   const out = (text: string): void => io.stdout(text.endsWith('\n') ? text : `${text}\n`);
   const progress = (text: string): void => io.stderr(`${text}\n`);
   const json = (data: unknown): void => out(JSON.stringify(data, null, 2));
+  /** Destructive commands ask on a terminal unless --yes; elsewhere they need --yes. */
+  const confirmOrRefuse = async (yes: boolean | undefined, what: string, question: string, cancelled: string): Promise<void> => {
+    if (yes) return;
+    if (!io.interactive) throw new UsageError(`${what}; pass --yes to confirm (no terminal to ask on)`);
+    if (!(await io.confirm(question))) throw new CliError(cancelled);
+  };
 
   const program = new Command('spigot')
     .description('Operate Spigot: the SQS FIFO webhook buffer in front of Jenkins, gated by an SSM "spigot" parameter.')
@@ -187,23 +193,55 @@ export function buildProgram(io: CliIo, clients: Clients, onStack: (stack: Stack
       }
     });
 
-  const dlq = program.command('dlq').description('inspect and redrive dead letters');
+  const dlq = program.command('dlq').description('list, show, drop and redrive dead letters');
 
   dlq
     .command('list')
     .description(
-      'list dead letters without their bodies: event, repository, status, reason, delivery id, received time. ' +
-        'SQS has no peek, so listing receives each message briefly and makes it visible again; this raises its ' +
-        'receive count on the DLQ, which is harmless (the DLQ has no redrive policy). FIFO shows at most 10 per repository per listing.',
+      'list every dead letter, without bodies: received time, route, repository, event, status, reason, delivery id. ' +
+        'SQS has no peek: listing receives each dead letter and makes it visible again. When FIFO hides a repository\'s ' +
+        'later dead letters (SQS shows up to 10 per repository at a time), it goes through the DLQ, moving each dead letter ' +
+        'to its back in order, so every repository ends in its original order.',
     )
     .option('--json', 'print JSON')
-    .option('--max <n>', 'most dead letters to list', positiveInt, 100)
-    .action(async (options: { json?: boolean; max: number }, command: Command) => {
+    .action(async (options: { json?: boolean }, command: Command) => {
       const r = await resources(command, ['dlqUrl']);
-      const { dlqList } = await import('./commands/dlq-list');
-      const listing = await dlqList(clients, { dlqUrl: r.dlqUrl, max: options.max, progress });
+      const { dlqListAll } = await import('./commands/dlq-find');
+      const listing = await dlqListAll(clients, { dlqUrl: r.dlqUrl, progress });
       if (options.json) json(listing);
       else out(formatDlqList(listing));
+    });
+
+  dlq
+    .command('show')
+    .description('show one dead letter: where it came from, why it is there, its headers (signatures and tokens redacted); the body only with --body')
+    .argument('<id>', 'its delivery id (X-GitHub-Delivery, as GitHub shows it), request id or message id')
+    .option('--body', 'also print the body (it may hold anything the sender put in it)')
+    .option('--json', 'print JSON')
+    .action(async (id: string, options: { body?: boolean; json?: boolean }, command: Command) => {
+      const r = await resources(command, ['dlqUrl']);
+      const { deadLetterDetails, findDeadLetters, onlyMatch } = await import('./commands/dlq-find');
+      const found = await findDeadLetters(clients, { dlqUrl: r.dlqUrl, id, progress });
+      const details = (found.length > 1 ? found : [onlyMatch(found, id)]).map((f) => deadLetterDetails(f, Boolean(options.body)));
+      if (options.json) json(details.length === 1 ? details[0] : details);
+      else out(details.map(formatDeadLetter).join('\n\n'));
+    });
+
+  dlq
+    .command('drop')
+    .description('delete one dead letter for good (a webhook that must never reach Jenkins); the rest of its repository keeps its order')
+    .argument('<id>', 'its delivery id, or its request id when a delivery id matches several')
+    .option('--yes', 'do not ask for confirmation (required when not on a terminal)')
+    .option('--json', 'print JSON')
+    .action(async (id: string, options: { yes?: boolean; json?: boolean }, command: Command) => {
+      const r = await resources(command, ['dlqUrl']);
+      const { dlqDrop, findDeadLetters, onlyMatch } = await import('./commands/dlq-find');
+      const { deadLetter } = onlyMatch(await findDeadLetters(clients, { dlqUrl: r.dlqUrl, id, progress }), id);
+      const summary = `${deadLetter.event ?? '?'} from ${deadLetter.repository ?? deadLetter.group ?? '?'} received ${deadLetter.receivedAt ?? '?'} (delivery ${deadLetter.deliveryId ?? '?'}, ${deadLetter.reason})`;
+      await confirmOrRefuse(options.yes, `dlq drop would delete ${summary} for good`, `delete ${summary} for good? [y/N] `, 'drop cancelled; nothing was deleted');
+      const result = await dlqDrop(clients, { dlqUrl: r.dlqUrl, target: deadLetter, progress });
+      if (options.json) json(result);
+      else out(`dropped ${summary}${result.keptInOrder > 0 ? `; ${result.keptInOrder} other dead letter(s) of its repository kept, in order` : ''}`);
     });
 
   dlq
@@ -211,24 +249,25 @@ export function buildProgram(io: CliIo, clients: Clients, onStack: (stack: Stack
     .description(
       'move dead letters back to the buffer, each repository in its original order (send, then delete: ' +
         'a failure can duplicate a webhook, never lose one; a second DLQ copy of a webhook moved in the same run is deleted, not redriven). ' +
-        'They are released at the next drain if the spigot is open.',
+        'Filters pick which; the others stay in the DLQ in order. They are released at the next drain if the spigot is open.',
     )
+    .option('--repo <owner/name>', 'only this repository')
+    .option('--status <status>', 'only this Jenkins answer: 404, a class such as 4xx, or none (SQS moved it: maxReceiveCount)')
+    .option('--event <event>', 'only this event, e.g. push')
+    .option('--since <when>', 'only webhooks received since then: 30m, 2h, 1d back, or an ISO time', (v: string) => sinceOption(v))
     .option('--yes', 'do not ask for confirmation (required when not on a terminal)')
     .option('--json', 'print JSON')
-    .action(async (options: { yes?: boolean; json?: boolean }, command: Command) => {
+    .action(async (options: { repo?: string; status?: string; event?: string; since?: number; yes?: boolean; json?: boolean }, command: Command) => {
       const r = await resources(command, ['dlqUrl', 'queueUrl']);
       const [{ dlqRedrive }, { queueDepth }] = await Promise.all([import('./commands/dlq-redrive'), import('./commands/status')]);
+      const filter = { repo: options.repo, status: options.status, event: options.event, since: options.since };
+      const filters = describeFilter(filter);
       if (!options.yes) {
         const depth = await queueDepth(clients.sqs, r.dlqUrl, 'dead-letter queue');
-        const count = depth.visible + depth.inFlight;
-        if (!io.interactive) {
-          throw new UsageError(`dlq redrive would move about ${count} dead letter(s) into ${r.queueUrl}; pass --yes to confirm (no terminal to ask on)`);
-        }
-        if (!(await io.confirm(`move about ${count} dead letter(s) from ${r.dlqUrl} back to ${r.queueUrl}? [y/N] `))) {
-          throw new CliError('redrive cancelled; nothing was moved');
-        }
+        const what = `${filters ? `the dead letters matching ${filters}, of ` : ''}about ${depth.visible + depth.inFlight} dead letter(s)`;
+        await confirmOrRefuse(false, `dlq redrive would move ${what} into ${r.queueUrl}`, `move ${what} from ${r.dlqUrl} back to ${r.queueUrl}? [y/N] `, 'redrive cancelled; nothing was moved');
       }
-      const result = await dlqRedrive(clients, { dlqUrl: r.dlqUrl, queueUrl: r.queueUrl, progress });
+      const result = await dlqRedrive(clients, { dlqUrl: r.dlqUrl, queueUrl: r.queueUrl, filter, progress });
       if (options.json) json(result);
       else out(formatRedrive(result));
       if (result.stoppedBecause) throw new CliError(`redrive stopped early: ${result.stoppedBecause}`);

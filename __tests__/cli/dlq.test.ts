@@ -1,80 +1,9 @@
-import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { dlqRedrive } from '../../cli/commands/dlq-redrive';
 import { BufferQueueClient } from '../../functions/drain/adapters/buffer-queue';
-import { decodeEnvelope, encodeEnvelope, headerValue } from '../../functions/shared/envelope';
+import { BODY_MARKER, deadLetter, drainBuffer, envelope, type DrainCopy } from './dead-letters';
 import { createBufferQueues, queueDepth, startFauxqs, type BufferQueues, type Fauxqs } from '../support/fauxqs';
 import { cliEnv, runCli, runCliInTerminal, useEmulatorEnvironment } from './harness';
-
-const BODY_MARKER = 'TOP-SECRET-BODY-MARKER';
-
-function envelope(repo: string, n: number, event = 'push', requestId = `req-${repo}-${n}`): string {
-  return encodeEnvelope({
-    version: 1,
-    requestId,
-    receivedAt: Date.UTC(2025, 0, 2, 3, 4, n),
-    sourceIp: '192.0.2.1',
-    route: '/github-webhook/',
-    query: [],
-    headers: [
-      ['Content-Type', 'application/json'],
-      ['x-github-event', event],
-      ['X-GitHub-Delivery', `delivery-${repo.replace('/', '-')}-${n}`],
-    ],
-    body: Buffer.from(JSON.stringify({ repository: { full_name: repo }, n, note: BODY_MARKER }), 'utf8'),
-  });
-}
-
-interface DrainCopy {
-  readonly status: string;
-  readonly reason: string;
-  /** The buffer message the drain dead-lettered (SpigotOriginalMessageId). */
-  readonly originalMessageId?: string;
-}
-
-async function deadLetter(
-  sqs: SQSClient,
-  dlqUrl: string,
-  repo: string,
-  n: number,
-  drain?: DrainCopy,
-  copy: { dedupId?: string; body?: string } = {},
-): Promise<void> {
-  await sqs.send(
-    new SendMessageCommand({
-      QueueUrl: dlqUrl,
-      MessageBody: copy.body ?? envelope(repo, n),
-      MessageGroupId: `repo:${repo}`,
-      MessageDeduplicationId: copy.dedupId ?? `gh:1:delivery-${repo.replace('/', '-')}-${n}`,
-      ...(drain
-        ? {
-            MessageAttributes: {
-              SpigotStatus: { DataType: 'String', StringValue: drain.status },
-              SpigotReason: { DataType: 'String', StringValue: drain.reason },
-              ...(drain.originalMessageId ? { SpigotOriginalMessageId: { DataType: 'String', StringValue: drain.originalMessageId } } : {}),
-            },
-          }
-        : {}),
-    }),
-  );
-}
-
-/** Reads the whole buffer in FIFO order (receive, delete), returning [group, n] pairs. */
-async function drainBuffer(sqs: SQSClient, queueUrl: string): Promise<Array<[string, number]>> {
-  const seen: Array<[string, number]> = [];
-  for (;;) {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ['MessageGroupId', 'MessageDeduplicationId'] }),
-    );
-    if (Messages.length === 0) return seen;
-    for (const m of Messages) {
-      const env = decodeEnvelope(m.Body!);
-      expect(m.Attributes!.MessageDeduplicationId).toMatch(/^redrive:/);
-      expect(headerValue(env, 'X-GitHub-Event')).toBe('push');
-      seen.push([m.Attributes!.MessageGroupId!, JSON.parse(env.body.toString('utf8')).n]);
-      await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle! }));
-    }
-  }
-}
 
 describe('spigot dlq', () => {
   let fauxqs: Fauxqs;
@@ -100,11 +29,12 @@ describe('spigot dlq', () => {
 
     const human = await runCli(['dlq', 'list'], { env });
     expect(human.code).toBe(0);
-    expect(human.stdout).toMatch(/received\s+event\s+repository\s+status\s+reason\s+delivery/);
+    expect(human.stdout).toMatch(/^received\s+route\s+repository\s+event\s+status\s+reason\s+delivery$/m);
     const cat = human.stdout.split('\n').find((l) => l.includes('octo/cat'))!;
-    expect(cat).toMatch(/2025-01-02T03:04:01.000Z\s+push\s+octo\/cat\s+404\s+Jenkins answered 404: no job for this repository\s+delivery-octo-cat-1/);
+    expect(cat).toMatch(/^2025-01-02T03:04:01.000Z\s+\/github-webhook\/\s+octo\/cat\s+push\s+404\s+Jenkins answered 404: no job for this repository\s+delivery-octo-cat-1$/);
     const dog = human.stdout.split('\n').find((l) => l.includes('octo/dog'))!;
-    expect(dog).toMatch(/push\s+octo\/dog\s+-\s+exceeded maxReceiveCount\s+delivery-octo-dog-1/);
+    expect(dog).toMatch(/\/github-webhook\/\s+octo\/dog\s+push\s+-\s+exceeded maxReceiveCount\s+delivery-octo-dog-1$/);
+    expect(human.stdout).toContain('2 dead letter(s); `spigot dlq show <delivery>` for one');
 
     const json = await runCli(['dlq', 'list', '--json'], { env });
     const listing = JSON.parse(json.stdout);
@@ -136,23 +66,27 @@ describe('spigot dlq', () => {
     expect(again.partial).toBe(false);
   });
 
-  it('when --max is smaller than the queue, it lists only that many and says the listing is partial', async () => {
-    for (const repo of ['octo/a', 'octo/b', 'octo/c']) await deadLetter(fauxqs.sqs, queues.dlqUrl, repo, 1);
-    const result = await runCli(['dlq', 'list', '--max', '2'], { env });
-    expect(result.stdout).toContain('2 listed of about 3');
-    const bad = await runCli(['dlq', 'list', '--max', 'zero'], { env });
-    expect(bad.code).toBe(2);
-  });
-
-  it('when one repository has several dead letters, it lists the first and says later ones are hidden by FIFO group locking', async () => {
-    for (const n of [1, 2, 3]) await deadLetter(fauxqs.sqs, queues.dlqUrl, 'octo/cat', n);
+  it('when one repository has several dead letters, list shows all of them and leaves every repository in its original order', async () => {
+    for (const n of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]) await deadLetter(fauxqs.sqs, queues.dlqUrl, 'octo/cat', n, { status: '404', reason: `no job ${n}` });
+    for (const n of [1, 2]) await deadLetter(fauxqs.sqs, queues.dlqUrl, 'octo/dog', n);
     const result = await runCli(['dlq', 'list', '--json'], { env });
+    expect(result.code).toBe(0);
     const listing = JSON.parse(result.stdout);
-    // SQS returns up to 10 of a group per receive; fauxqs returns one. Either way the first comes first.
-    expect(listing.deadLetters[0].deliveryId).toBe('delivery-octo-cat-1');
-    expect(listing.approximateTotal).toBe(3);
-    expect(listing.partial).toBe(listing.deadLetters.length < 3);
-    expect(await queueDepth(fauxqs.sqs, queues.dlqUrl)).toEqual({ visible: 3, inFlight: 0 });
+    expect(listing).toMatchObject({ method: 'pass', partial: false, approximateTotal: 14 });
+    const ids = (repo: string) => listing.deadLetters.filter((d: { repository: string }) => d.repository === repo).map((d: { deliveryId: string }) => d.deliveryId);
+    expect(ids('octo/cat')).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12].map((n) => `delivery-octo-cat-${n}`));
+    expect(ids('octo/dog')).toEqual(['delivery-octo-dog-1', 'delivery-octo-dog-2']);
+    expect(result.stderr).toContain("FIFO hides some repositories' later dead letters");
+    // Nothing lost, nothing left hidden, attributes kept, and each repository still in its order.
+    expect(await queueDepth(fauxqs.sqs, queues.dlqUrl)).toEqual({ visible: 14, inFlight: 0 });
+    const again = JSON.parse((await runCli(['dlq', 'list', '--json'], { env })).stdout);
+    expect(again.deadLetters.filter((d: { repository: string }) => d.repository === 'octo/cat').map((d: { reason: string }) => d.reason)).toEqual(
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12].map((n) => `no job ${n}`),
+    );
+    expect((await runCli(['dlq', 'redrive', '--yes'], { env })).code).toBe(0);
+    const buffered = await drainBuffer(fauxqs.sqs, queues.queueUrl);
+    expect(buffered.filter(([g]) => g === 'repo:octo/cat').map(([, n]) => n)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(buffered.filter(([g]) => g === 'repo:octo/dog').map(([, n]) => n)).toEqual([1, 2]);
   });
 
   it('when the DLQ is empty, it says so', async () => {

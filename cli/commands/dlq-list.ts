@@ -3,8 +3,9 @@
  *
  * SQS has no peek: listing receives the messages with a short visibility timeout and then makes them
  * visible again (ChangeMessageVisibility 0). That raises their ApproximateReceiveCount on the DLQ, which
- * is harmless because the DLQ has no redrive policy of its own. FIFO group locking means a repository
- * with more than 10 dead letters shows only its first 10 per listing.
+ * is harmless because the DLQ has no redrive policy of its own. FIFO group locking hides a repository's
+ * later dead letters while its first ones are received (fauxqs shows one per repository, SQS up to 10);
+ * dlq-find.ts then goes through the DLQ to list them all.
  */
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -33,6 +34,8 @@ export interface DeadLetter {
   readonly reason: string;
   /** The sender's delivery id (X-GitHub-Delivery, ...) or the dedup id. */
   readonly deliveryId: string | null;
+  /** API Gateway's id for the accepted request (the `requestId` of its 202), from the envelope. */
+  readonly requestId: string | null;
   /** When API Gateway received the webhook (ISO-8601), or when it was sent to the DLQ if the envelope is unreadable. */
   readonly receivedAt: string | null;
   readonly route: string | null;
@@ -58,6 +61,8 @@ export interface DlqListOptions {
   /** Seconds a listed message stays hidden if resetting its visibility fails. @default 5 */
   readonly visibilityTimeoutSeconds?: number;
   readonly progress?: (message: string) => void;
+  /** Sees each dead letter listed with its message (body included), e.g. to find one by id. */
+  readonly onMessage?: (deadLetter: DeadLetter, message: Message) => void;
 }
 
 const firstHeader = (envelope: WebhookEnvelope, names: readonly string[]): string | null => {
@@ -89,6 +94,7 @@ export function describeDeadLetter(message: Message): DeadLetter {
     status,
     reason: reason ?? (status === null ? SQS_REDRIVE_REASON : 'unknown'),
     deliveryId: (envelope ? firstHeader(envelope, DELIVERY_ID_HEADERS) : null) ?? attrs.MessageDeduplicationId ?? null,
+    requestId: envelope?.requestId ?? null,
     receivedAt: envelope ? new Date(envelope.receivedAt).toISOString() : sent,
     route: envelope?.route ?? null,
     receiveCount: attrs.ApproximateReceiveCount ? Number(attrs.ApproximateReceiveCount) : null,
@@ -142,6 +148,10 @@ export async function dlqList(clients: { sqs: SQSClient }, options: DlqListOptio
   } finally {
     await releaseMessages(sqs, options.dlqUrl, held);
   }
-  const deadLetters = [...received.values()].map(describeDeadLetter);
+  const deadLetters = [...received.values()].map((message) => {
+    const deadLetter = describeDeadLetter(message);
+    options.onMessage?.(deadLetter, message);
+    return deadLetter;
+  });
   return { dlqUrl: options.dlqUrl, deadLetters, approximateTotal, partial: deadLetters.length < approximateTotal };
 }
