@@ -1,9 +1,10 @@
 /**
  * AWS clients built from the default credential, region and endpoint chain only: no endpoint is ever set
  * here, so AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL_SSM / AWS_ENDPOINT_URL_LAMBDA /
- * AWS_ENDPOINT_URL_CLOUDWATCH (emulators) all work as they do for the AWS CLI.
+ * AWS_ENDPOINT_URL_CLOUDWATCH / AWS_ENDPOINT_URL_CLOUDWATCH_LOGS (emulators) all work as they do for the AWS CLI.
  */
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SSMClient } from '@aws-sdk/client-ssm';
@@ -16,6 +17,7 @@ const sdk = {
   ssm: () => require('@aws-sdk/client-ssm') as typeof import('@aws-sdk/client-ssm'),
   lambda: () => require('@aws-sdk/client-lambda') as typeof import('@aws-sdk/client-lambda'),
   cloudwatch: () => require('@aws-sdk/client-cloudwatch') as typeof import('@aws-sdk/client-cloudwatch'),
+  logs: () => require('@aws-sdk/client-cloudwatch-logs') as typeof import('@aws-sdk/client-cloudwatch-logs'),
 };
 
 export interface Clients {
@@ -23,6 +25,7 @@ export interface Clients {
   readonly ssm: SSMClient;
   readonly lambda: LambdaClient;
   readonly cloudwatch: CloudWatchClient;
+  readonly logs: CloudWatchLogsClient;
 }
 
 /** Lazily created, so a command only needs credentials for the services it calls. */
@@ -31,6 +34,7 @@ export class LazyClients implements Clients {
   private ssmClient?: SSMClient;
   private lambdaClient?: LambdaClient;
   private cloudwatchClient?: CloudWatchClient;
+  private logsClient?: CloudWatchLogsClient;
 
   /**
    * `region()` (the stack's, from spigot.config.json or --region) wins over the default chain's. It is asked
@@ -77,7 +81,17 @@ export class LazyClients implements Clients {
     }));
   }
 
+  /** `trace` pages through log events: bounded calls, so a stalled endpoint fails in seconds. */
+  get logs(): CloudWatchLogsClient {
+    return (this.logsClient ??= new (sdk.logs().CloudWatchLogsClient)({
+      ...this.base,
+      maxAttempts: 3,
+      requestHandler: { connectionTimeout: 3_000, requestTimeout: 15_000 },
+    }));
+  }
+
   destroy(): void {
+    this.logsClient?.destroy();
     this.sqsClient?.destroy();
     this.ssmClient?.destroy();
     this.lambdaClient?.destroy();

@@ -6,6 +6,7 @@ import type { SetStateResult } from './commands/set-state';
 import type { SmokeResult } from './commands/smoke';
 import type { StatusReport } from './commands/status';
 import type { StatusCheck } from './commands/status-check';
+import type { RepositoryTrace, TraceResult } from './commands/trace';
 import type { SpigotReading } from './spigot';
 
 /** Left-aligned columns separated by two spaces; `-` for empty cells. */
@@ -224,4 +225,29 @@ export function formatSmoke(result: SmokeResult): string {
     `  requestId: ${result.requestId} (search the API access log for it)`,
     `  smoke id:  ${result.smokeId} (header X-Spigot-Smoke; the drain deletes it without calling Jenkins)`,
   ].join('\n');
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+export function formatTrace(result: TraceResult): string {
+  if (result.events.length === 0) return `no trace of ${result.id} since ${result.since}`;
+  const rows = result.events.map((e) => [e.source === 'dlq' ? 'now' : iso(e.at), e.source, e.text]);
+  const lines = [`trace of ${result.id} since ${result.since}:`, table(['time', 'source', 'what'], rows), '', `now: ${result.verdict.text}`];
+  if (result.dlqPartial && result.verdict.state !== 'dead-letter') {
+    lines.push('(the DLQ look saw only the first dead letters of each repository; `spigot dlq show <id>` goes through them all)');
+  }
+  return lines.join('\n');
+}
+
+export function formatRepositoryTrace(result: RepositoryTrace): string {
+  // `webhook` is the delivery id when the drain's line names it, else its request or SQS message id.
+  const lines = [`webhooks of ${result.repo} the drain logged since ${result.since}:`];
+  if (result.deliveries.length === 0) lines.push('  (none)');
+  else lines.push(table(['first seen', 'webhook', 'last seen', 'last', 'lines'], result.deliveries.map((d) => [iso(d.firstAt), d.id, iso(d.lastAt), d.last.text, d.events])));
+  lines.push('', `dead letters of ${result.repo} now: ${result.deadLetters.length}${result.deadLetters.length > 0 ? ' (`spigot dlq list`)' : ''}`);
+  lines.push(
+    `buffer: ${result.buffer.waiting} waiting, ${result.buffer.inFlight} in flight in all; webhooks the drain has not touched yet cannot be told apart by repository ` +
+      '(the access log has no repository, and looking into the buffer would count against their receives)',
+  );
+  return lines.join('\n');
 }

@@ -13,7 +13,7 @@ import { version } from '../package.json';
 import { LazyClients, type Clients } from './clients';
 import { durationOption, sinceOption } from './duration';
 import { CliError, describeError, EXIT_NOT_OK, EXIT_OPERATIONAL, EXIT_USAGE, NotOkError, UsageError } from './errors';
-import { describeFilter, duration, formatCheck, formatDeadLetter, formatDlqList, formatDrain, formatRedrive, formatSetState, formatSmoke, formatStatus } from './format';
+import { describeFilter, duration, formatCheck, formatDeadLetter, formatDlqList, formatDrain, formatRedrive, formatRepositoryTrace, formatTrace, formatSetState, formatSmoke, formatStatus } from './format';
 import { resolveResources, type DiscoveryFlags, type ResourceKey, type TerraformRunner } from './resources';
 import { resolveStack, type StackRef } from './stack';
 
@@ -302,6 +302,39 @@ export function buildProgram(io: CliIo, clients: Clients, onStack: (stack: Stack
         else out(`drained: the buffer is empty (released ~${result.released} in ${duration(result.elapsedSeconds)})`);
       } finally {
         reporter.done();
+      }
+    });
+
+  program
+    .command('trace')
+    .description(
+      'where is my webhook? From the API access log and the drain\'s log lines (CloudWatch Logs), the DLQ and the buffer: ' +
+        'when API Gateway accepted it (or refused it, and why), whether it is still held, when the drain released it and what ' +
+        'Jenkins answered, or why it is a dead letter. With --repo, that repository\'s recent webhooks',
+    )
+    .argument('[id]', 'a delivery id (X-GitHub-Delivery, as GitHub shows it) or API Gateway request id (the requestId Spigot answered)')
+    .option('--repo <owner/name>', "list a repository's recent webhooks instead")
+    .option('--since <when>', 'how far back to search: 30m, 2h, 1d, or an ISO time (default 24h)', (v: string) => sinceOption(v))
+    .option('--drain-log-group <name>', 'the drain\'s log group (SPIGOT_DRAIN_LOG_GROUP; default /aws/lambda/<stack>-drain)')
+    .option('--access-log-group <name>', 'the API access log group (SPIGOT_ACCESS_LOG_GROUP; default /aws/apigateway/<stack>/access)')
+    .option('--json', 'print JSON')
+    .action(async (id: string | undefined, options: { repo?: string; since?: number; json?: boolean }, command: Command) => {
+      if ((id === undefined) === (options.repo === undefined)) throw new UsageError('trace takes a delivery or request id, or --repo owner/name (one of the two)');
+      const r = await resources(command, ['drainLogGroup', 'accessLogGroup', 'dlqUrl', 'queueUrl', 'parameterName']);
+      const { trace, traceRepository } = await import('./commands/trace');
+      const since = options.since ?? Date.now() - 24 * 3600_000;
+      const sources = { drainLogGroup: r.drainLogGroup, accessLogGroup: r.accessLogGroup, dlqUrl: r.dlqUrl, queueUrl: r.queueUrl, parameterName: r.parameterName };
+      if (options.repo !== undefined) {
+        const result = await traceRepository(clients, sources, options.repo, since);
+        if (options.json) json(result);
+        else out(formatRepositoryTrace(result));
+        return;
+      }
+      const result = await trace(clients, sources, id!, since);
+      if (options.json) json(result);
+      else out(formatTrace(result));
+      if (result.verdict.state === 'unknown') {
+        throw new CliError(`no trace of ${id} since ${result.since}: older (--since), not logged yet (CloudWatch Logs lags by seconds), or not a delivery or request id`);
       }
     });
 

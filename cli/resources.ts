@@ -17,7 +17,15 @@ import path from 'node:path';
 import { CliError, UsageError } from './errors';
 import { NO_STACK_MESSAGE, stackNames, type StackRef } from './stack';
 
-export type ResourceKey = 'queueUrl' | 'dlqUrl' | 'parameterName' | 'functionName' | 'webhookUrl' | 'drainStatusParameterName';
+export type ResourceKey =
+  | 'queueUrl'
+  | 'dlqUrl'
+  | 'parameterName'
+  | 'functionName'
+  | 'webhookUrl'
+  | 'drainStatusParameterName'
+  | 'drainLogGroup'
+  | 'accessLogGroup';
 
 interface ResourceSpec {
   readonly what: string;
@@ -38,6 +46,9 @@ export const RESOURCES: Readonly<Record<ResourceKey, ResourceSpec>> = {
     env: 'SPIGOT_DRAIN_STATUS_PARAMETER',
     output: 'drain_status_parameter_name',
   },
+  // No Terraform output names these: they follow from the stack's name, or are given.
+  drainLogGroup: { what: 'drain log group', flag: '--drain-log-group', env: 'SPIGOT_DRAIN_LOG_GROUP', output: 'drain_log_group' },
+  accessLogGroup: { what: 'API access log group', flag: '--access-log-group', env: 'SPIGOT_ACCESS_LOG_GROUP', output: 'access_log_group' },
 };
 
 /** The global options as commander hands them over. */
@@ -48,6 +59,8 @@ export interface DiscoveryFlags {
   readonly function?: string;
   readonly webhookUrl?: string;
   readonly drainStatusParameter?: string;
+  readonly drainLogGroup?: string;
+  readonly accessLogGroup?: string;
   /** Route whose URL `webhook_urls` should give, e.g. `/github-webhook/`. */
   readonly route?: string;
   readonly stack?: string;
@@ -89,6 +102,10 @@ const flagValue = (flags: DiscoveryFlags, key: ResourceKey): string | undefined 
       return flags.webhookUrl;
     case 'drainStatusParameterName':
       return flags.drainStatusParameter;
+    case 'drainLogGroup':
+      return flags.drainLogGroup;
+    case 'accessLogGroup':
+      return flags.accessLogGroup;
   }
 };
 
@@ -185,6 +202,10 @@ async function fromStack(stack: StackRef, key: ResourceKey, ctx: DiscoveryContex
       return ctx.queueUrlOf?.(names.queueName);
     case 'dlqUrl':
       return ctx.queueUrlOf?.(names.dlqName);
+    case 'drainLogGroup':
+      return names.drainLogGroup;
+    case 'accessLogGroup':
+      return names.accessLogGroup;
     case 'webhookUrl':
       return undefined;
   }

@@ -141,7 +141,7 @@ describe('spigot dlq show, drop and filtered redrive', () => {
 describe('redrive filters without AWS', () => {
   const dl = (over: Partial<DeadLetter>): DeadLetter => ({
     messageId: 'm', event: 'push', group: 'repo:octo/cat', repository: 'octo/cat', status: '404', reason: 'r',
-    deliveryId: 'd', requestId: 'q', receivedAt: '2026-05-04T10:00:00.000Z', route: '/github-webhook/', receiveCount: 1, ...over,
+    deliveryId: 'd', requestId: 'q', originalMessageId: null, receivedAt: '2026-05-04T10:00:00.000Z', route: '/github-webhook/', receiveCount: 1, ...over,
   });
 
   it('when statuses are given as a class, a code or none, each matches what it says', () => {

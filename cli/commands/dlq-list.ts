@@ -17,6 +17,7 @@ import { decodeEnvelope, headerValue, type WebhookEnvelope } from '../../functio
 import { step } from '../errors';
 import { queueDepth } from './status';
 import { DELIVERY_ID_HEADERS, EVENT_HEADERS } from '../../functions/shared/webhook-headers';
+import { DEAD_LETTER_ATTRIBUTES } from '../../functions/shared/dead-letter-attributes';
 
 export const SQS_REDRIVE_REASON = 'exceeded maxReceiveCount';
 
@@ -36,6 +37,8 @@ export interface DeadLetter {
   readonly deliveryId: string | null;
   /** API Gateway's id for the accepted request (the `requestId` of its 202), from the envelope. */
   readonly requestId: string | null;
+  /** The buffer message the drain dead-lettered (SpigotOriginalMessageId), as the drain's log lines name it. */
+  readonly originalMessageId: string | null;
   /** When API Gateway received the webhook (ISO-8601), or when it was sent to the DLQ if the envelope is unreadable. */
   readonly receivedAt: string | null;
   readonly route: string | null;
@@ -95,6 +98,7 @@ export function describeDeadLetter(message: Message): DeadLetter {
     reason: reason ?? (status === null ? SQS_REDRIVE_REASON : 'unknown'),
     deliveryId: (envelope ? firstHeader(envelope, DELIVERY_ID_HEADERS) : null) ?? attrs.MessageDeduplicationId ?? null,
     requestId: envelope?.requestId ?? null,
+    originalMessageId: message.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.originalMessageId.name]?.StringValue ?? null,
     receivedAt: envelope ? new Date(envelope.receivedAt).toISOString() : sent,
     route: envelope?.route ?? null,
     receiveCount: attrs.ApproximateReceiveCount ? Number(attrs.ApproximateReceiveCount) : null,
