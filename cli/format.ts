@@ -4,6 +4,7 @@ import type { DrainRun } from './commands/drain';
 import type { RedriveFilter, RedriveResult } from './commands/dlq-redrive';
 import type { SetStateResult } from './commands/set-state';
 import type { SmokeResult } from './commands/smoke';
+import type { JenkinsAnswer } from './commands/smoke-end-to-end';
 import type { StatusReport } from './commands/status';
 import type { StatusCheck } from './commands/status-check';
 import type { RepositoryTrace, TraceResult } from './commands/trace';
@@ -220,11 +221,26 @@ export function formatRedrive(result: RedriveResult): string {
 }
 
 export function formatSmoke(result: SmokeResult): string {
+  const what = result.endToEnd
+    ? `  delivery:  ${result.smokeId} (X-GitHub-Delivery of a signed ping: the drain releases it to Jenkins)`
+    : `  smoke id:  ${result.smokeId} (header X-Spigot-Smoke; the drain deletes it without calling Jenkins)`;
   return [
     `smoke delivery queued: ${result.status} {"queued":true} in ${result.elapsedMs} ms`,
     `  requestId: ${result.requestId} (search the API access log for it)`,
-    `  smoke id:  ${result.smokeId} (header X-Spigot-Smoke; the drain deletes it without calling Jenkins)`,
+    what,
   ].join('\n');
+}
+
+export function formatJenkinsAnswer(answer: JenkinsAnswer): string {
+  const when = `at ${new Date(answer.at).toISOString()}, ${duration(answer.afterMs / 1000)} after it was queued`;
+  switch (answer.outcome) {
+    case 'released':
+      return `released to Jenkins ${when}: Jenkins answered ${answer.status ?? '?'}`;
+    case 'refused':
+      return `Jenkins refused the ping ${when}: ${answer.status ?? '?'} (${answer.reason ?? 'no reason'})`;
+    case 'dead-lettered':
+      return `the drain dead-lettered the ping ${when}: ${answer.status ?? 'no status'} (${answer.reason ?? 'no reason'})`;
+  }
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();

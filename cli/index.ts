@@ -13,7 +13,7 @@ import { version } from '../package.json';
 import { LazyClients, type Clients } from './clients';
 import { durationOption, sinceOption } from './duration';
 import { CliError, describeError, EXIT_NOT_OK, EXIT_OPERATIONAL, EXIT_USAGE, NotOkError, UsageError } from './errors';
-import { describeFilter, duration, formatCheck, formatDeadLetter, formatDlqList, formatDrain, formatRedrive, formatRepositoryTrace, formatTrace, formatSetState, formatSmoke, formatStatus } from './format';
+import { describeFilter, duration, formatCheck, formatDeadLetter, formatDlqList, formatDrain, formatRedrive, formatJenkinsAnswer, formatRepositoryTrace, formatTrace, formatSetState, formatSmoke, formatStatus } from './format';
 import { resolveResources, type DiscoveryFlags, type ResourceKey, type TerraformRunner } from './resources';
 import { resolveStack, type StackRef } from './stack';
 
@@ -342,18 +342,45 @@ export function buildProgram(io: CliIo, clients: Clients, onStack: (stack: Stack
     .command('smoke')
     .description(
       'post a signed test delivery (X-GitHub-Event: ping, header X-Spigot-Smoke) to the webhook URL and check it was queued (202, queued:true). ' +
-        'The drain deletes smoke deliveries without forwarding them, so Jenkins never sees it.',
+        'The drain deletes smoke deliveries without forwarding them, so Jenkins never sees it. With --end-to-end, a plain signed ping ' +
+        `instead, which the drain releases to Jenkins (the GitHub plugin accepts pings harmlessly): waits for the drain's log line and prints Jenkins' answer; exits ${EXIT_NOT_OK} unless it is 2xx`,
     )
     .requiredOption('--secret-env <NAME>', 'name of the environment variable holding the webhook secret (the secret is never a flag)')
     .option('--timeout <ms>', 'how long to wait for the API', positiveInt, 10_000)
+    .option('--end-to-end', "go all the way to Jenkins and print its answer (needs the spigot open and the drain's log group)")
+    .option('--wait <duration>', 'with --end-to-end: how long to wait for the drain to release it', durationOption, 180)
+    .option('--interval <duration>', 'with --end-to-end: time between looks at the drain log', durationOption, 5)
+    .option('--drain-log-group <name>', "the drain's log group (SPIGOT_DRAIN_LOG_GROUP; default /aws/lambda/<stack>-drain)")
     .option('--json', 'print JSON')
-    .action(async (options: { secretEnv: string; timeout: number; json?: boolean }, command: Command) => {
-      const r = await resources(command, ['webhookUrl']);
-      progress(`posting a smoke delivery to ${r.webhookUrl} ...`);
+    .action(async (options: { secretEnv: string; timeout: number; endToEnd?: boolean; wait: number; interval: number; json?: boolean }, command: Command) => {
+      const r = await resources(command, ['webhookUrl'], options.endToEnd ? ['parameterName', 'drainLogGroup'] : []);
       const { smoke } = await import('./commands/smoke');
-      const result = await smoke({ webhookUrl: r.webhookUrl, secretEnv: options.secretEnv, env: io.env, timeoutMs: options.timeout });
-      if (options.json) json(result);
-      else out(formatSmoke(result));
+      if (options.endToEnd) {
+        if (r.parameterName === undefined || r.drainLogGroup === undefined) {
+          throw new UsageError('smoke --end-to-end needs the spigot parameter and the drain log group: configure the stack (spigot.config.json or --stack), or pass --parameter and --drain-log-group');
+        }
+        const { readSpigot } = await import('./spigot');
+        const spigot = await readSpigot(clients.ssm, r.parameterName);
+        if (spigot.state === 'closed') {
+          throw new NotOkError(`the spigot is closed (${spigot.reason ?? 'no description'}): an end-to-end ping would wait in the buffer; open it first, or run smoke without --end-to-end`);
+        }
+      }
+      progress(`posting a ${options.endToEnd ? 'signed ping for Jenkins' : 'smoke delivery'} to ${r.webhookUrl} ...`);
+      const result = await smoke({ webhookUrl: r.webhookUrl, secretEnv: options.secretEnv, env: io.env, timeoutMs: options.timeout, endToEnd: options.endToEnd });
+      if (!options.endToEnd) {
+        if (options.json) json(result);
+        else out(formatSmoke(result));
+        return;
+      }
+      if (!options.json) out(formatSmoke(result));
+      progress(`waiting up to ${duration(options.wait)} for the drain to release it (${r.drainLogGroup}) ...`);
+      const { waitForJenkins } = await import('./commands/smoke-end-to-end');
+      const jenkins = await waitForJenkins(clients, { drainLogGroup: r.drainLogGroup!, deliveryId: result.smokeId, queuedAt: result.queuedAt, waitSeconds: options.wait, intervalSeconds: options.interval });
+      if (options.json) json({ ...result, jenkins });
+      else out(formatJenkinsAnswer(jenkins));
+      if (jenkins.outcome !== 'released' || !/^2\d\d$/.test(jenkins.status ?? '')) {
+        throw new NotOkError(`Jenkins did not take the ping: ${jenkins.outcome}, ${jenkins.status ?? 'no status'}${jenkins.reason ? ` (${jenkins.reason})` : ''}`);
+      }
     });
 
   return program;

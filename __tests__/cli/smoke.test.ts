@@ -75,6 +75,8 @@ describe('spigot smoke', () => {
       queued: true,
       requestId: 'req-abc-123',
       elapsedMs: expect.any(Number),
+      queuedAt: expect.any(Number),
+      endToEnd: false,
     });
   });
 

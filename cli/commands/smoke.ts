@@ -18,6 +18,11 @@ export interface SmokeOptions {
   readonly env: NodeJS.ProcessEnv;
   /** @default 10000 */
   readonly timeoutMs?: number;
+  /**
+   * A plain signed ping, without X-Spigot-Smoke: the drain releases it to Jenkins like any delivery
+   * (the GitHub plugin accepts a ping harmlessly). See smoke-end-to-end.ts.
+   */
+  readonly endToEnd?: boolean;
   /** Replaceable in tests. */
   readonly fetch?: typeof fetch;
 }
@@ -29,6 +34,9 @@ export interface SmokeResult {
   readonly queued: true;
   readonly requestId: string;
   readonly elapsedMs: number;
+  /** Epoch ms the API answered 202. */
+  readonly queuedAt: number;
+  readonly endToEnd: boolean;
 }
 
 export async function smoke(options: SmokeOptions): Promise<SmokeResult> {
@@ -46,10 +54,8 @@ export async function smoke(options: SmokeOptions): Promise<SmokeResult> {
     throw new UsageError(`environment variable ${options.secretEnv} (named by --secret-env) is unset or empty; export the webhook secret in it`);
   }
   const smokeId = randomUUID();
-  const body = Buffer.from(
-    JSON.stringify({ zen: 'Spigot smoke test: the drain discards this delivery.', hook_id: 0, spigot_smoke: smokeId }),
-    'utf8',
-  );
+  const zen = options.endToEnd ? 'Spigot end-to-end smoke test: released to Jenkins.' : 'Spigot smoke test: the drain discards this delivery.';
+  const body = Buffer.from(JSON.stringify({ zen, hook_id: 0, spigot_smoke: smokeId }), 'utf8');
   const timeoutMs = options.timeoutMs ?? 10_000;
   const started = Date.now();
   let response: Response;
@@ -63,7 +69,7 @@ export async function smoke(options: SmokeOptions): Promise<SmokeResult> {
         'X-GitHub-Event': 'ping',
         'X-GitHub-Delivery': smokeId,
         'X-Hub-Signature-256': githubSignature(secret, body),
-        [SMOKE_HEADER]: smokeId,
+        ...(options.endToEnd ? {} : { [SMOKE_HEADER]: smokeId }),
       },
       signal: AbortSignal.timeout(timeoutMs),
     });
@@ -89,5 +95,5 @@ export async function smoke(options: SmokeOptions): Promise<SmokeResult> {
   if (answer.queued !== true || typeof answer.requestId !== 'string' || answer.requestId === '') {
     throw new CliError(`smoke failed: 202 but the answer does not say {"queued":true,"requestId":...}: ${text.slice(0, 200)}`);
   }
-  return { webhookUrl: options.webhookUrl, smokeId, status: response.status, queued: true, requestId: answer.requestId, elapsedMs };
+  return { webhookUrl: options.webhookUrl, smokeId, status: response.status, queued: true, requestId: answer.requestId, elapsedMs, queuedAt: Date.now(), endToEnd: Boolean(options.endToEnd) };
 }

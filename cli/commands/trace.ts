@@ -60,7 +60,7 @@ export function jsonPattern(fields: readonly string[], values: readonly string[]
 /** At most this many ids per pattern, to stay under the pattern length limit. */
 const IDS_PER_PATTERN = 4;
 
-async function filterLog(logs: CloudWatchLogsClient, logGroupName: string, pattern: string, startTime: number): Promise<Array<{ message: string; timestamp: number }>> {
+export async function filterLog(logs: CloudWatchLogsClient, logGroupName: string, pattern: string, startTime: number): Promise<Array<{ message: string; timestamp: number }>> {
   const events: Array<{ message: string; timestamp: number }> = [];
   let nextToken: string | undefined;
   do {
