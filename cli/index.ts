@@ -42,6 +42,12 @@ async function askOnTerminal(question: string): Promise<boolean> {
   }
 }
 
+const nonNegativeInt = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number, 0 or more');
+  return n;
+};
+
 const positiveInt = (value: string): number => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of at least 1');
@@ -125,7 +131,8 @@ export function buildProgram(io: CliIo, clients: Clients, onStack: (stack: Stack
     .option('--json', 'print JSON')
     .option('--check', `exit ${EXIT_NOT_OK} when the spigot is closed, the DLQ is not empty or the drain has not run recently, saying which`)
     .option('--max-drain-age <duration>', 'with --check: how long ago the last drain run may have ended (e.g. 90s, 10m)', durationOption)
-    .action(async (options: { json?: boolean; check?: boolean; maxDrainAge?: number }, command: Command) => {
+    .option('--allow-dead-letters <n>', 'with --check: dead letters that may be there (known from before a maintenance window)', nonNegativeInt, 0)
+    .action(async (options: { json?: boolean; check?: boolean; maxDrainAge?: number; allowDeadLetters: number }, command: Command) => {
       const r = await resources(command, ['parameterName', 'queueUrl', 'dlqUrl'], ['drainStatusParameterName']);
       const [{ status }, { checkStatus }] = await Promise.all([import('./commands/status'), import('./commands/status-check')]);
       const report = await status(clients, {
@@ -134,7 +141,7 @@ export function buildProgram(io: CliIo, clients: Clients, onStack: (stack: Stack
         dlqUrl: r.dlqUrl,
         drainStatusParameterName: r.drainStatusParameterName,
       });
-      const check = options.check ? checkStatus(report, new Date(), options.maxDrainAge) : undefined;
+      const check = options.check ? checkStatus(report, new Date(), options.maxDrainAge, options.allowDeadLetters) : undefined;
       if (options.json) json(check ? { ...report, check } : report);
       else out(check ? `${formatStatus(report)}\n${formatCheck(check)}` : formatStatus(report));
       if (check && !check.ok) throw new NotOkError(`status check failed: ${check.problems.map((p) => p.message).join('; ')}`);
@@ -336,6 +343,17 @@ export function buildProgram(io: CliIo, clients: Clients, onStack: (stack: Stack
       if (result.verdict.state === 'unknown') {
         throw new CliError(`no trace of ${id} since ${result.since}: older (--since), not logged yet (CloudWatch Logs lags by seconds), or not a delivery or request id`);
       }
+    });
+
+  program
+    .command('env')
+    .description('print the stack\'s resources as `export` lines for a shell: eval "$(npx spigot env)" pins a session to this stack and sets what the runbook\'s aws commands use')
+    .action(async (_options: object, command: Command) => {
+      const r = await resources(command, ['parameterName', 'queueUrl', 'dlqUrl', 'functionName'], ['drainStatusParameterName', 'drainLogGroup', 'accessLogGroup']);
+      const flags = command.optsWithGlobals<DiscoveryFlags & { region?: string }>();
+      const stack = resolveStack(flags, io.env, io.cwd);
+      const { envLines } = await import('./commands/env');
+      out(envLines(stack, stack?.region ?? flags.region ?? io.env.AWS_REGION, r).join('\n'));
     });
 
   program

@@ -112,6 +112,28 @@ describe('the stack from spigot.config.json', () => {
     expect(wrongType.stderr).toMatch(/"name" must be a non-empty string/);
   });
 
+  it('when asked for env, it prints export lines a shell can eval, and the CLI then works from them alone', async () => {
+    const cwd = projectWith({ name: 'cli-stack-prod', region: 'eu-west-1' });
+    const result = await runCli(['env'], { cwd });
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim().split('\n')).toEqual([
+      'export SPIGOT_STACK=cli-stack-prod',
+      'export AWS_REGION=eu-west-1',
+      'export SPIGOT_PARAMETER_NAME=/cli-stack-prod/spigot',
+      `export SPIGOT_QUEUE_URL=${deployed['cli-stack-prod']!.queueUrl}`,
+      `export SPIGOT_DLQ_URL=${deployed['cli-stack-prod']!.dlqUrl}`,
+      'export SPIGOT_DRAIN_FUNCTION=cli-stack-prod-drain',
+      'export SPIGOT_DRAIN_STATUS_PARAMETER=/cli-stack-prod/drain-status',
+      'export SPIGOT_DRAIN_LOG_GROUP=/aws/lambda/cli-stack-prod-drain',
+      'export SPIGOT_ACCESS_LOG_GROUP=/aws/apigateway/cli-stack-prod/access',
+    ]);
+    const exported = Object.fromEntries(result.stdout.trim().split('\n').map((l) => l.replace(/^export /, '').split(/=(.*)/s).slice(0, 2) as [string, string]));
+    const elsewhere = mkdtempSync(path.join(tmpdir(), 'spigot-env-'));
+    const status = await runCli(['status', '--json'], { cwd: elsewhere, env: cliEnv(exported) });
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout).buffer.queueUrl).toBe(deployed['cli-stack-prod']!.queueUrl);
+  });
+
   it('when a resource is given by flag or environment, it wins over the name the stack gives it', async () => {
     const cwd = projectWith({ name: 'cli-stack-prod' });
     const result = await runCli(['open', '--json'], { cwd, env: cliEnv({ SPIGOT_PARAMETER_NAME: '/cli-stack-staging/spigot' }) });

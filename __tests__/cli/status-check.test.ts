@@ -66,6 +66,17 @@ describe('spigot status --check', () => {
     expect(bad.stderr).toContain('must be a duration such as 90s, 5m, 2h or 1d');
   });
 
+  it('when --allow-dead-letters covers the dead letters known from before, the dead-letter check passes until there are more', async () => {
+    for (const n of [1, 2]) {
+      await fauxqs.sqs.send(new SendMessageCommand({ QueueUrl: queues.dlqUrl, MessageBody: '{}', MessageGroupId: 'repo:a/b', MessageDeduplicationId: `known-${n}` }));
+    }
+    expect((await runCli(['status', '--check', '--allow-dead-letters', '2'], { env })).code).toBe(0);
+    const more = await runCli(['status', '--check', '--allow-dead-letters', '1'], { env });
+    expect(more.code).toBe(3);
+    expect(more.stderr).toContain('2 dead letter(s) in the DLQ, more than the 1 allowed');
+    expect((await runCli(['status', '--check', '--allow-dead-letters', '-1'], { env })).code).toBe(2);
+  });
+
   it('when the drain never recorded a run or its status parameter is missing, the drain check fails', async () => {
     ssm.putDirect(drainStatus, '{}');
     const never = await runCli(['status', '--check'], { env });
@@ -98,7 +109,7 @@ describe('status checks and durations without AWS', () => {
     expect(checkStatus(report(), now).problems).toEqual([{ check: 'dead-letters', message: '1 dead letter(s) in the DLQ (`spigot dlq list`)' }]);
     const odd = report({ spigot: { ...report().spigot, state: 'closed', recognised: false, value: 'paused' }, deadLetters: { queueUrl: 'd', visible: 0, inFlight: 0 } });
     expect(checkStatus(odd, now).problems).toEqual([{ check: 'spigot', message: 'the spigot holds "paused", which counts as closed (no description)' }]);
-    expect(checkStatus(report({ deadLetters: { queueUrl: 'd', visible: 0, inFlight: 0 } }), now)).toEqual({ ok: true, maxDrainAgeSeconds: 300, problems: [] });
+    expect(checkStatus(report({ deadLetters: { queueUrl: 'd', visible: 0, inFlight: 0 } }), now)).toEqual({ ok: true, maxDrainAgeSeconds: 300, allowedDeadLetters: 0, problems: [] });
   });
 
   it('when durations are typed, they read as seconds; --since takes a duration back from now or an ISO time', () => {

@@ -16,10 +16,12 @@ export interface CheckProblem {
 export interface StatusCheck {
   readonly ok: boolean;
   readonly maxDrainAgeSeconds: number;
+  /** Dead letters allowed (known from before a maintenance window). */
+  readonly allowedDeadLetters: number;
   readonly problems: CheckProblem[];
 }
 
-export function checkStatus(report: StatusReport, now: Date = new Date(), maxDrainAgeSeconds = DEFAULT_MAX_DRAIN_AGE_SECONDS): StatusCheck {
+export function checkStatus(report: StatusReport, now: Date = new Date(), maxDrainAgeSeconds = DEFAULT_MAX_DRAIN_AGE_SECONDS, allowedDeadLetters = 0): StatusCheck {
   const problems: CheckProblem[] = [];
   const { spigot, deadLetters, lastDrain } = report;
   if (spigot.state === 'closed') {
@@ -27,7 +29,10 @@ export function checkStatus(report: StatusReport, now: Date = new Date(), maxDra
     problems.push({ check: 'spigot', message: `${what} (${spigot.reason ?? 'no description'})` });
   }
   const letters = deadLetters.visible + deadLetters.inFlight;
-  if (letters > 0) problems.push({ check: 'dead-letters', message: `${letters} dead letter(s) in the DLQ (\`spigot dlq list\`)` });
+  if (letters > allowedDeadLetters) {
+    const allowed = allowedDeadLetters > 0 ? `, more than the ${allowedDeadLetters} allowed` : '';
+    problems.push({ check: 'dead-letters', message: `${letters} dead letter(s) in the DLQ${allowed} (\`spigot dlq list\`)` });
+  }
   switch (lastDrain.status) {
     case 'recorded': {
       const age = (now.getTime() - new Date(lastDrain.run.at).getTime()) / 1000;
@@ -44,5 +49,5 @@ export function checkStatus(report: StatusReport, now: Date = new Date(), maxDra
       problems.push({ check: 'drain', message: `cannot tell when the drain last ran: ${lastDrain.reason}` });
       break;
   }
-  return { ok: problems.length === 0, maxDrainAgeSeconds, problems };
+  return { ok: problems.length === 0, maxDrainAgeSeconds, allowedDeadLetters, problems };
 }
