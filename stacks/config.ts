@@ -41,6 +41,12 @@ export interface DrainConfig {
   readonly memoryMb: number;
   /** Most webhooks in flight to Jenkins at once (Jenkins' SCM event pool has 10 threads). @default 8 */
   readonly concurrency: number;
+  /**
+   * Reserved concurrency for the drain function, on top of the run lease that already keeps to one
+   * run at a time. Reserving needs an account concurrency quota of at least 100 + this (new accounts
+   * often have 10, and apply then fails): `spigot doctor` checks it. @default undefined (no reservation)
+   */
+  readonly reservedConcurrency?: number;
   /** Optional cap on releases per second across all repositories. @default undefined (no cap) */
   readonly ratePerSecond?: number;
   /** Timeout of one POST to Jenkins. @default 10000 */
@@ -90,8 +96,10 @@ export interface SpigotConfig {
   readonly allowedSourceCidrs: readonly string[];
   readonly throttle: ThrottleConfig;
   /**
-   * Set the account-wide API Gateway CloudWatch Logs role that stage logging needs. Turn off
-   * when the account already has one (it is one setting per account and region). @default true
+   * Set the account-wide API Gateway CloudWatch Logs role that stage logging needs. It is one
+   * setting per account and region, so exactly one stack (or nothing but the AWS CLI) should own
+   * it; a stack that owns it refuses to be destroyed while it does (README "API Gateway account
+   * role"). @default false (the account already has one: `spigot doctor` checks)
    */
   readonly manageApiGatewayAccountRole: boolean;
   /** Retention of access and drain logs. @default 365 */
@@ -112,7 +120,7 @@ export const DEFAULT_CONFIG: SpigotConfig = {
   routes: ['/github-webhook/', '/generic-webhook-trigger/invoke'],
   allowedSourceCidrs: [],
   throttle: { rateLimit: 50, burstLimit: 100 },
-  manageApiGatewayAccountRole: true,
+  manageApiGatewayAccountRole: false,
   logRetentionDays: 365,
   maxReceiveCount: 100,
   drain: {
@@ -230,7 +238,7 @@ function checkCidrs(c: Checker, cidrs: Json): void {
 }
 
 function checkDrain(c: Checker, d: Record<string, Json>): void {
-  const known = { ...DEFAULT_CONFIG.drain, ratePerSecond: 0, autoReopenAfterHealthyProbes: 0, credentialsParameterName: '', webhookSecretParameterName: '' };
+  const known = { ...DEFAULT_CONFIG.drain, ratePerSecond: 0, reservedConcurrency: 0, autoReopenAfterHealthyProbes: 0, credentialsParameterName: '', webhookSecretParameterName: '' };
   c.unknownKeys(d, known, 'drain.');
   c.text(d.schedule, 'drain.schedule', /^(rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)|cron\(\S+( \S+){5}\))$/,
     'must be an EventBridge schedule such as "rate(1 minute)", "rate(5 minutes)" or "cron(0/2 * * * ? *)"');
@@ -241,6 +249,7 @@ function checkDrain(c: Checker, d: Record<string, Json>): void {
   c.int(d.maxAttempts, 'drain.maxAttempts', 1, 10);
   c.int(d.autoCloseAfterFailures, 'drain.autoCloseAfterFailures', 1, 1000);
   if (d.ratePerSecond !== undefined) c.int(d.ratePerSecond, 'drain.ratePerSecond', 1, 10000);
+  if (d.reservedConcurrency !== undefined) c.int(d.reservedConcurrency, 'drain.reservedConcurrency', 1, 1000);
   if (d.autoReopenAfterHealthyProbes !== undefined) c.int(d.autoReopenAfterHealthyProbes, 'drain.autoReopenAfterHealthyProbes', 1, 1000);
   for (const name of ['credentialsParameterName', 'webhookSecretParameterName'] as const) {
     if (d[name] !== undefined) c.text(d[name], `drain.${name}`, /^\/?[A-Za-z0-9_.\-/]{1,2011}$/, 'must be an SSM parameter name such as "/jenkins/spigot-token"');
@@ -332,6 +341,9 @@ export function validateConfig(value: Json, source = 'the configuration'): Spigo
   if (c.problems.length > 0) throw new ConfigError(c.problems);
   return value as unknown as SpigotConfig;
 }
+
+/** The embedded default's Jenkins is under the reserved `.invalid` TLD: fine to synthesize, never to deploy. */
+export const isPlaceholderJenkinsUrl = (url: string): boolean => /^https?:\/\/[^/:]+\.invalid([:/]|$)/i.test(url);
 
 /** Where a user's override comes from: SPIGOT_CONFIG, else ./spigot.config.json if present. */
 export function configPath(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string | undefined {

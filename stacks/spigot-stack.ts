@@ -1,13 +1,14 @@
 import { Construct } from 'constructs';
-import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
+import { TerraformOutput, TerraformStack } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import type { SpigotConfig } from './config';
 import { BufferQueue } from './constructs/buffer-queue';
-import { DrainFunction } from './constructs/drain-function';
+import { DrainFunction, drainLogGroupName } from './constructs/drain-function';
 import { EncryptionKey } from './constructs/encryption-key';
 import { Operations } from './constructs/operations';
 import { SpigotParameter } from './constructs/spigot-parameter';
-import { STAGE_NAME, WebhookApi } from './constructs/webhook-api';
+import { STAGE_NAME, WebhookApi, accessLogGroupName, executionLogGroupName } from './constructs/webhook-api';
+import { configureBackend } from './state-backend';
 
 /** Terraform versions the synthesized JSON is written for; .terraform-version must satisfy it. */
 export const REQUIRED_TERRAFORM_VERSION = '>= 1.9.8, < 2.0.0';
@@ -26,18 +27,14 @@ export class SpigotStack extends TerraformStack {
   constructor(scope: Construct, id: string, config: SpigotConfig) {
     super(scope, id);
     this.addOverride('terraform.required_version', REQUIRED_TERRAFORM_VERSION);
-    if (config.backend.type === 's3') {
-      const { bucket, key, region, dynamodbTable } = config.backend;
-      new S3Backend(this, { bucket, key, region, encrypt: true, dynamodbTable });
-    } else {
-      new LocalBackend(this, { path: config.backend.path ?? `terraform.${id}.tfstate` });
-    }
+    configureBackend(this, id, config.backend);
     new AwsProvider(this, 'aws', {
       region: config.region,
       defaultTags: [{ tags: { Application: 'spigot', SpigotStack: config.name, ...config.tags } }],
     });
 
-    const { key, accountId } = new EncryptionKey(this, 'encryption', { name: config.name, region: config.region });
+    const encryption = new EncryptionKey(this, 'encryption', { name: config.name, region: config.region });
+    const { key, accountId } = encryption;
     this.buffer = new BufferQueue(this, 'buffer', {
       name: config.name,
       kmsKeyArn: key.arn,
@@ -75,6 +72,11 @@ export class SpigotStack extends TerraformStack {
       logRetentionDays: config.logRetentionDays,
       drain: config.drain,
     });
+    encryption.encryptLogGroups([
+      drainLogGroupName(config.name),
+      accessLogGroupName(config.name),
+      executionLogGroupName(this.api.api.id, STAGE_NAME),
+    ]);
     this.operations = new Operations(this, 'operations', {
       name: config.name,
       region: config.region,
