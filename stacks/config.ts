@@ -79,6 +79,15 @@ export interface AlarmConfig {
   readonly api5xxPer5Minutes: number;
 }
 
+export interface DomainConfig {
+  /** The host senders post to, e.g. "hooks.example.com". */
+  readonly name: string;
+  /** ACM certificate for `name`, in the stack's region (the API is regional). */
+  readonly certificateArn: string;
+  /** Route 53 hosted zone to create the alias record in. @default undefined (you create a CNAME to the `custom_domain_target` output) */
+  readonly hostedZoneId?: string;
+}
+
 export type BackendConfig =
   | { readonly type: 'local'; readonly path?: string }
   | { readonly type: 's3'; readonly bucket: string; readonly key: string; readonly region: string; readonly dynamodbTable?: string };
@@ -109,6 +118,11 @@ export interface SpigotConfig {
   readonly drain: DrainConfig;
   readonly alarms: AlarmConfig;
   readonly backend: BackendConfig;
+  /**
+   * Optional custom domain, so the webhook URL survives replacing the REST API.
+   * @default undefined (senders use the stage's execute-api URL)
+   */
+  readonly domain?: DomainConfig;
   /** Extra tags on every resource. @default {} */
   readonly tags: Readonly<Record<string, string>>;
 }
@@ -288,6 +302,31 @@ function checkAlarms(c: Checker, a: Record<string, Json>): void {
   c.int(a.api5xxPer5Minutes, 'alarms.api5xxPer5Minutes', 1, 1000000);
 }
 
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const ACM_ARN = /^arn:aws[a-z-]*:acm:([a-z]{2}(-[a-z]+)+-\d):\d{12}:certificate\/[0-9a-f-]{36}$/;
+
+function checkDomain(c: Checker, d: Json, region: Json): void {
+  if (!isObject(d)) {
+    c.fail('domain', 'must be {"name": "hooks.example.com", "certificateArn": "arn:aws:acm:...", "hostedZoneId"?: "Z..."}');
+    return;
+  }
+  c.unknownKeys(d, { name: 0, certificateArn: 0, hostedZoneId: 0 }, 'domain.');
+  if (typeof d.name === 'string' && /^[a-z]+:\/\//i.test(d.name)) {
+    c.fail('domain.name', `must be a host name only, without scheme or path: use ${JSON.stringify(d.name.replace(/^[a-z]+:\/\//i, '').split('/')[0])}`);
+  } else {
+    c.text(d.name, 'domain.name', HOSTNAME, 'must be a lower-case DNS name such as "hooks.example.com" (no wildcard, no trailing dot)');
+  }
+  const arn = typeof d.certificateArn === 'string' ? ACM_ARN.exec(d.certificateArn) : null;
+  if (!arn) {
+    c.fail('domain.certificateArn', `must be an ACM certificate ARN such as "arn:aws:acm:${String(region)}:123456789012:certificate/<uuid>", got ${JSON.stringify(d.certificateArn)}`);
+  } else if (arn[1] !== region) {
+    c.fail('domain.certificateArn', `is in ${arn[1]}, but the API is regional in ${JSON.stringify(region)}: request or import the certificate for ${JSON.stringify(d.name)} in ACM in ${String(region)}`);
+  }
+  if (d.hostedZoneId !== undefined) {
+    c.text(d.hostedZoneId, 'domain.hostedZoneId', /^Z[A-Z0-9]{1,31}$/, 'must be a Route 53 hosted zone id such as "Z0123456789ABCDEFGHIJ" (leave it out to create the DNS record yourself)');
+  }
+}
+
 function checkBackend(c: Checker, b: Json): void {
   if (!isObject(b)) {
     c.fail('backend', 'must be {"type": "local"} or {"type": "s3", "bucket", "key", "region"}');
@@ -311,7 +350,7 @@ function checkBackend(c: Checker, b: Json): void {
 export function validateConfig(value: Json, source = 'the configuration'): SpigotConfig {
   const c = new Checker(source);
   if (!isObject(value)) throw new ConfigError([`the configuration must be a JSON object (in ${source})`]);
-  c.unknownKeys(value, DEFAULT_CONFIG as unknown as Record<string, unknown>, '');
+  c.unknownKeys(value, { ...DEFAULT_CONFIG, domain: 0 } as unknown as Record<string, unknown>, '');
   c.text(value.name, 'name', /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/, 'must be 2-32 lower-case letters, digits or dashes, starting with a letter');
   c.text(value.region, 'region', /^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as "eu-west-1"');
   checkJenkinsUrl(c, value.jenkinsUrl);
@@ -335,6 +374,7 @@ export function validateConfig(value: Json, source = 'the configuration'): Spigo
   if (isObject(value.alarms)) checkAlarms(c, value.alarms);
   else c.fail('alarms', 'must be an object');
   checkBackend(c, value.backend);
+  if (value.domain !== undefined) checkDomain(c, value.domain, value.region);
   if (!isObject(value.tags) || Object.values(value.tags).some((t) => typeof t !== 'string')) {
     c.fail('tags', 'must be an object of string values');
   }

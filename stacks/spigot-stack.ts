@@ -3,6 +3,7 @@ import { TerraformOutput, TerraformStack } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import type { SpigotConfig } from './config';
 import { BufferQueue } from './constructs/buffer-queue';
+import { CustomDomain } from './constructs/custom-domain';
 import { DrainFunction, drainLogGroupName } from './constructs/drain-function';
 import { EncryptionKey } from './constructs/encryption-key';
 import { Operations } from './constructs/operations';
@@ -23,6 +24,9 @@ export class SpigotStack extends TerraformStack {
   readonly spigot: SpigotParameter;
   readonly drain: DrainFunction;
   readonly operations: Operations;
+  readonly domain?: CustomDomain;
+  /** Route -> the URL senders should be configured with (the custom domain's, when there is one). */
+  readonly webhookUrls: Record<string, string>;
 
   constructor(scope: Construct, id: string, config: SpigotConfig) {
     super(scope, id);
@@ -90,8 +94,14 @@ export class SpigotStack extends TerraformStack {
       alarms: config.alarms,
     });
 
+    if (config.domain) {
+      this.domain = new CustomDomain(this, 'domain', { domain: config.domain, restApiId: this.api.api.id, stageName: this.api.stage.stageName });
+    }
+    const baseUrl = this.domain?.baseUrl;
+    this.webhookUrls = baseUrl ? Object.fromEntries(config.routes.map((route) => [route, `${baseUrl}${route}`])) : this.api.webhookUrls;
+
     config.routes.forEach((route, i) => {
-      new TerraformOutput(this, `webhook_url_${i}`, { value: this.api.webhookUrls[route], description: `Webhook URL for POST ${route}` });
+      new TerraformOutput(this, `webhook_url_${i}`, { value: this.webhookUrls[route], description: `Webhook URL to configure for POST ${route}` });
     });
     const outputs: Record<string, [string, string]> = {
       queue_url: [this.buffer.queue.url, 'Buffer queue (FIFO) URL'],
@@ -103,6 +113,15 @@ export class SpigotStack extends TerraformStack {
       api_invoke_url: [this.api.stage.invokeUrl, 'Base invoke URL of the webhook API'],
     };
     for (const [name, [value, description]] of Object.entries(outputs)) new TerraformOutput(this, name, { value, description });
-    new TerraformOutput(this, 'webhook_urls', { value: this.api.webhookUrls, description: 'Webhook URL for each route' });
+    new TerraformOutput(this, 'webhook_urls', { value: this.webhookUrls, description: 'Webhook URL to configure in the sender, for each route' });
+    if (this.domain) {
+      new TerraformOutput(this, 'stage_webhook_urls', { value: this.api.webhookUrls, description: 'The same routes on the execute-api URL (changes if the REST API is replaced)' });
+      new TerraformOutput(this, 'custom_domain_target', {
+        value: { name: this.domain.domainName.regionalDomainName, zone_id: this.domain.domainName.regionalZoneId },
+        description: config.domain?.hostedZoneId
+          ? 'Where the Route 53 alias record points'
+          : `Create a CNAME for ${config.domain?.name} to this name (or an alias A record to it in Route 53)`,
+      });
+    }
   }
 }
