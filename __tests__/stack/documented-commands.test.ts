@@ -27,7 +27,7 @@ describe('documented deploy and rollback commands', () => {
   });
 
   it('when the docs deploy a named stack, it is the stack main.ts synthesizes by default (the config name) or the <name> placeholder', () => {
-    for (const { command, stack } of cdktfCommands.filter((c) => c.command === 'deploy' || c.command === 'diff')) {
+    for (const { stack } of cdktfCommands.filter((c) => c.command === 'deploy' || c.command === 'diff')) {
       expect([DEFAULT_CONFIG.name, '<name>']).toContain(stack);
     }
   });
