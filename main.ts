@@ -2,7 +2,7 @@ import { App } from 'cdktf';
 import path from 'node:path';
 import { ConfigError, configPath, isPlaceholderJenkinsUrl, loadConfig } from './stacks/config';
 import { SpigotStack } from './stacks/spigot-stack';
-import { localStatePath, localStateWarning } from './stacks/state-backend';
+import { localStatePath, localStateWarning } from './stacks/state-path';
 
 try {
   const source = configPath();

@@ -3,30 +3,9 @@
  * local state is for trying Spigot out, kept outside cdktf.out (which every synth rewrites and
  * CI deletes), and every plan or apply that uses it warns.
  */
-import path from 'node:path';
 import { LocalBackend, S3Backend, TerraformLocal, TerraformStack } from 'cdktf';
 import type { BackendConfig } from './config';
-
-/** Project-relative folder for local state; git-ignored, and no synth or clean touches it. */
-export const LOCAL_STATE_DIR = 'terraform-state';
-
-/** Terraform runs in cdktf.out/stacks/<name>: three levels below the project root. */
-const STACK_DIR_TO_PROJECT = '../../..';
-
-/** The local state file as the project sees it (relative to the project root, or absolute). */
-export function localStatePath(stack: string, backend: BackendConfig): string | undefined {
-  if (backend.type !== 'local') return undefined;
-  return backend.path ?? `${LOCAL_STATE_DIR}/${stack}.tfstate`;
-}
-
-/** The same file as Terraform sees it from the stack's own directory. */
-export const fromStackDir = (projectPath: string): string =>
-  path.isAbsolute(projectPath) ? projectPath : path.posix.join(STACK_DIR_TO_PROJECT, projectPath);
-
-export const localStateWarning = (file: string): string =>
-  `Terraform state for this stack is the local file ${file}: lose it and Terraform forgets every resource it created ` +
-  '(the next apply then fails on names that already exist). For anything but a trial, set "backend": ' +
-  '{"type": "s3", "bucket", "key", "region"} in spigot.config.json (README "Terraform state").';
+import { fromStackDir, localStatePath, localStateWarning } from './state-path';
 
 export function configureBackend(stack: TerraformStack, name: string, backend: BackendConfig): void {
   if (backend.type === 's3') {

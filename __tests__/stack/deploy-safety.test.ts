@@ -7,7 +7,7 @@ import { Testing } from 'cdktf';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
 import { DEFAULT_CONFIG, isPlaceholderJenkinsUrl } from '../../stacks/config';
-import { fromStackDir, localStatePath } from '../../stacks/state-backend';
+import { fromStackDir, localStatePath } from '../../stacks/state-path';
 import { onlyResourceOfType, ref, resourcesOfType, synthStack } from '../support/synth';
 
 Testing.setupJest();

@@ -6,7 +6,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_CONFIG } from '../../stacks/config';
-import { fromStackDir, localStatePath } from '../../stacks/state-backend';
+import { fromStackDir, localStatePath } from '../../stacks/state-path';
 
 const root = path.resolve(__dirname, '..', '..');
 const read = (file: string): string => readFileSync(path.join(root, file), 'utf8');

@@ -12,6 +12,7 @@ import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import type { DrainConfig } from '../config';
 import { BundledFunctionAsset } from './bundled-function-asset';
 import { assumeRolePolicy, policyDocument, type PolicyStatement } from './iam';
+import { drainFunctionName, drainLogGroupName } from '../resource-names';
 
 export interface DrainFunctionOptions {
   readonly name: string;
@@ -31,8 +32,6 @@ export interface DrainFunctionOptions {
   readonly drain: DrainConfig;
 }
 
-export const drainFunctionName = (name: string): string => `${name}-drain`;
-export const drainLogGroupName = (name: string): string => `/aws/lambda/${drainFunctionName(name)}`;
 
 /** The metric namespace the drain writes (EMF) and the alarms read. */
 export const METRICS_NAMESPACE = 'Spigot';
