@@ -5,7 +5,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_CONFIG } from '../../stacks/config';
+import { DEFAULT_CONFIG, loadConfig } from '../../stacks/config';
 import { fromStackDir, localStatePath } from '../../stacks/state-path';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -45,6 +45,12 @@ describe('documented deploy and rollback commands', () => {
     expect(rollback).toMatch(/git tag --list 'v\*'/);
     expect(rollback).toMatch(/npm run synth && \(cd cdktf\.out\/stacks\/spigot && terraform init -reconfigure && terraform apply\)/);
     expect(read('README.md')).toMatch(/Releases are annotated git tags `v<version>`/);
+  });
+
+  it('when a user starts from spigot.config.example.json, it is valid and shows the S3 backend and a custom domain', () => {
+    const example = loadConfig(path.join(root, 'spigot.config.example.json'));
+    expect(example.backend.type).toBe('s3');
+    expect(example.domain?.certificateArn).toContain(`:acm:${example.region}:`);
   });
 
   it('when local state is used, its folder is git-ignored so no commit or checkout carries state around', () => {

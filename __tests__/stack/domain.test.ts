@@ -1,23 +1,15 @@
 import 'cdktf/lib/testing/adapters/jest';
 import { Testing } from 'cdktf';
 import { ApiGatewayDomainName } from '@cdktf/provider-aws/lib/api-gateway-domain-name';
-import { ConfigError, DEFAULT_CONFIG, mergeConfig, validateConfig } from '../../stacks/config';
-import { onlyResourceOfType, ref, resourcesOfType, synthStack } from '../support/synth';
+import { DEFAULT_CONFIG } from '../../stacks/config';
+import { configProblems, onlyResourceOfType, ref, resourcesOfType, synthStack } from '../support/synth';
 
 Testing.setupJest();
 
 const CERT = 'arn:aws:acm:us-east-1:123456789012:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0';
 const domain = { name: 'hooks.example.com', certificateArn: CERT };
 
-const problemsFor = (override: object): string[] => {
-  try {
-    validateConfig(mergeConfig(DEFAULT_CONFIG, override));
-    return [];
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    return [...error.problems];
-  }
-};
+const problemsFor = (override: object): string[] => configProblems(override);
 
 describe('custom domain', () => {
   it('when no domain is configured, there is no domain and senders use the stage URL', () => {
