@@ -7,6 +7,7 @@ import {
   SQSClient,
   type QueueAttributeName,
 } from '@aws-sdk/client-sqs';
+import { BUFFER_MAX_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES } from '../../functions/shared/dead-letter-attributes';
 
 /** A fauxqs@1.9.2 emulator running in a child process on loopback. */
 export interface Fauxqs {
@@ -48,20 +49,24 @@ export interface BufferQueues {
   readonly dlqArn: string;
 }
 
-/** Creates the buffer FIFO queue and its FIFO DLQ with the attributes the stack sets. */
+/** Creates the buffer FIFO queue and its FIFO DLQ with the attributes the stack sets (stacks/constructs/buffer-queue.ts). */
 export async function createBufferQueues(
   sqs: SQSClient,
   name: string,
-  options: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number } = {},
+  options: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number; maxMessageBytes?: { buffer: number; deadLetter: number } } = {},
 ): Promise<BufferQueues> {
-  const fifo = { FifoQueue: 'true', DeduplicationScope: 'messageGroup', FifoThroughputLimit: 'perMessageGroupId', MaximumMessageSize: '1048576', MessageRetentionPeriod: '1209600' };
-  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq.fifo`, Attributes: fifo }));
+  const maxBytes = options.maxMessageBytes ?? { buffer: BUFFER_MAX_MESSAGE_BYTES, deadLetter: SQS_MAX_MESSAGE_BYTES };
+  const fifo = { FifoQueue: 'true', DeduplicationScope: 'messageGroup', FifoThroughputLimit: 'perMessageGroupId', MessageRetentionPeriod: '1209600' };
+  const dlq = await sqs.send(
+    new CreateQueueCommand({ QueueName: `${name}-dlq.fifo`, Attributes: { ...fifo, MaximumMessageSize: String(maxBytes.deadLetter) } }),
+  );
   const dlqArn = await queueArn(sqs, dlq.QueueUrl!);
   const queue = await sqs.send(
     new CreateQueueCommand({
       QueueName: `${name}.fifo`,
       Attributes: {
         ...fifo,
+        MaximumMessageSize: String(maxBytes.buffer),
         VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? 30),
         RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: options.maxReceiveCount ?? 100 }),
       },
