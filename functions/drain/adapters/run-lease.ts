@@ -71,7 +71,7 @@ export class RunLease {
         QueueUrl: this.queueUrl,
         MaxNumberOfMessages: 1,
         WaitTimeSeconds: waitSeconds,
-        // Measured after the wait would be better, but SQS applies it at receive: count the wait in.
+        // Computed before the wait: a lease won after waiting is held up to the wait too long, never too short.
         VisibilityTimeout: leaseHoldSeconds(remainingMs()),
         ReceiveRequestAttemptId: randomUUID(),
         MessageSystemAttributeNames: ['SentTimestamp'],
