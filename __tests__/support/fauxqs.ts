@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { TEST_CREDENTIALS, TEST_REGION } from './sqs-queues';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { emulatorClient } from './sqs-queues';
 
 // The queue helpers work on any emulator; they are re-exported for the suites that import them from here.
 export { createBufferQueues, queueDepth, TEST_CREDENTIALS, TEST_REGION, type BufferQueues } from './sqs-queues';
@@ -23,7 +23,7 @@ export async function startFauxqs(): Promise<Fauxqs> {
     lines.once('line', (line) => resolve((JSON.parse(line) as { endpoint: string }).endpoint));
     child.once('exit', (code) => reject(new Error(`fauxqs exited early with code ${code}`)));
   });
-  const sqs = new SQSClient({ endpoint, region: TEST_REGION, credentials: TEST_CREDENTIALS, useQueueUrlAsEndpoint: false });
+  const sqs = emulatorClient(endpoint);
   return {
     endpoint,
     sqs,

@@ -12,9 +12,9 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { installedIn, LOCALSTACK_VENV, STATIC_ROOT, venvPython } from './localstack-install';
-import { TEST_CREDENTIALS, TEST_REGION } from './sqs-queues';
+import { emulatorClient } from './sqs-queues';
 
 export interface Localstack {
   readonly endpoint: string;
@@ -140,7 +140,7 @@ export async function startLocalstack(): Promise<Localstack> {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  const sqs = new SQSClient({ endpoint, region: TEST_REGION, credentials: TEST_CREDENTIALS, useQueueUrlAsEndpoint: false });
+  const sqs = emulatorClient(endpoint);
   return {
     endpoint,
     sqs,

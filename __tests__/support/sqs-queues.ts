@@ -1,9 +1,14 @@
-import { CreateQueueCommand, GetQueueAttributesCommand, type QueueAttributeName, type SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient, type QueueAttributeName } from '@aws-sdk/client-sqs';
 
 /** Queue helpers for any SQS emulator (fauxqs, LocalStack): they only need a client. */
 
 export const TEST_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 export const TEST_REGION = 'us-east-1';
+
+/** A client for an emulator on loopback: test credentials, and queue URLs never used as endpoints. */
+export function emulatorClient(endpoint: string): SQSClient {
+  return new SQSClient({ endpoint, region: TEST_REGION, credentials: TEST_CREDENTIALS, useQueueUrlAsEndpoint: false });
+}
 
 export interface BufferQueues {
   readonly queueUrl: string;
