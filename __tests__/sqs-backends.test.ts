@@ -12,6 +12,7 @@ import {
   SendMessageCommand,
   type Message,
 } from '@aws-sdk/client-sqs';
+import { BUFFER_MAX_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES } from '../functions/shared/dead-letter-attributes';
 import { SQS_BACKENDS, startSqsBackend, type SqsEmulator } from './support/sqs-backends';
 import { createBufferQueues, FIFO_ATTRIBUTES, queueDepth } from './support/sqs-queues';
 
@@ -38,9 +39,9 @@ describe.each(SQS_BACKENDS)('SQS FIFO on %s', (backend) => {
 
   it('when the buffer queues are created, they carry the stack\'s FIFO attributes, visibility and redrive policy', async () => {
     const q = await queues({ visibilityTimeoutSeconds: 7, maxReceiveCount: 3 });
-    for (const [url, redrive] of [[q.queueUrl, true], [q.dlqUrl, false]] as const) {
+    for (const [url, redrive, maxBytes] of [[q.queueUrl, true, BUFFER_MAX_MESSAGE_BYTES], [q.dlqUrl, false, SQS_MAX_MESSAGE_BYTES]] as const) {
       const { Attributes: a = {} } = await emulator.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }));
-      expect(a).toMatchObject(FIFO_ATTRIBUTES);
+      expect(a).toMatchObject({ ...FIFO_ATTRIBUTES, MaximumMessageSize: String(maxBytes) });
       if (redrive) {
         expect(a.VisibilityTimeout).toBe('7');
         expect(JSON.parse(a.RedrivePolicy!)).toEqual({ deadLetterTargetArn: q.dlqArn, maxReceiveCount: 3 });

@@ -158,6 +158,9 @@ export function formatDlqList(listing: DlqListing): string {
 
 export function formatRedrive(result: RedriveResult): string {
   const lines = [`moved ${result.moved} dead letter(s) back to the buffer, each repository in its original order`];
+  if (result.duplicatesDropped > 0) {
+    lines.push(`dropped ${result.duplicatesDropped} duplicate dead letter(s): second copies of webhooks moved above (dead-lettered twice), deleted from the DLQ, not redriven`);
+  }
   const groups = Object.entries(result.groups);
   if (groups.length > 0) lines.push(table(['group', 'moved'], groups));
   if (result.stoppedBecause) lines.push(`stopped early: ${result.stoppedBecause}`);

@@ -172,7 +172,8 @@ export function buildProgram(io: CliIo, clients: Clients): Command {
     .command('redrive')
     .description(
       'move dead letters back to the buffer, each repository in its original order (send, then delete: ' +
-        'a failure can duplicate a webhook, never lose one). They are released at the next drain if the spigot is open.',
+        'a failure can duplicate a webhook, never lose one; a second DLQ copy of a webhook moved in the same run is deleted, not redriven). ' +
+        'They are released at the next drain if the spigot is open.',
     )
     .option('--yes', 'do not ask for confirmation (required when not on a terminal)')
     .option('--json', 'print JSON')

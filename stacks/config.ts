@@ -7,6 +7,7 @@
  * and every error names the field and says how to fix it.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { parseRefusalStatuses } from '../functions/drain/core/refusal-judge';
 import { isIP } from 'node:net';
 import path from 'node:path';
 
@@ -30,6 +31,29 @@ export interface ProbeConfig {
   readonly expectStatus: readonly number[];
   /** @default 5000 */
   readonly timeoutMs: number;
+}
+
+/** When a run of refusals means Jenkins is broken, not the webhooks (README "Refused webhooks"). */
+export interface RefusalConfig {
+  /** Refusals of one kind in a row, with no webhook accepted between, that close the spigot. @default 5 */
+  readonly afterWebhooks: number;
+  /** ...coming from at least this many repositories. @default 2 */
+  readonly fromRepositories: number;
+  /**
+   * Statuses judged this way ("3xx", "4xx" or single statuses); any other refusal is dead-lettered
+   * at once. 408 and 429 are never refusals (they are retried). @default ["3xx", "4xx"]
+   */
+  readonly statuses: readonly string[];
+}
+
+/** How long a repository Jenkins is not taking stays hidden (README "How long a refused webhook survives"). */
+export interface HoldConfig {
+  /** Hold after 429/503 without Retry-After. @default 30 */
+  readonly defaultSeconds: number;
+  /** A held repository is never received again sooner: about one schedule period. @default 60 */
+  readonly minSeconds: number;
+  /** The floor doubles with each receive of the same webhook up to this. @default 300 */
+  readonly maxSeconds: number;
 }
 
 export interface DrainConfig {
@@ -58,6 +82,8 @@ export interface DrainConfig {
   /** @default "INFO" */
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   readonly probe: ProbeConfig;
+  readonly refusals: RefusalConfig;
+  readonly hold: HoldConfig;
 }
 
 export interface AlarmConfig {
@@ -125,6 +151,8 @@ export const DEFAULT_CONFIG: SpigotConfig = {
     autoCloseAfterFailures: 5,
     logLevel: 'INFO',
     probe: { path: '/whoAmI/api/json', method: 'GET', expectStatus: [200], timeoutMs: 5000 },
+    refusals: { afterWebhooks: 5, fromRepositories: 2, statuses: ['3xx', '4xx'] },
+    hold: { defaultSeconds: 30, minSeconds: 60, maxSeconds: 300 },
   },
   alarms: { oldestMessageAgeSeconds: 900, maxClosedHours: 4, api4xxPer5Minutes: 50, api5xxPer5Minutes: 1 },
   backend: { type: 'local' },
@@ -168,6 +196,16 @@ class Checker {
         this.fail(`${prefix}${key}`, `unknown setting; known settings here are ${Object.keys(known).join(', ')}`);
       }
     }
+  }
+
+  /** An object whose keys are those of `known`; says which keys it takes when it is not one. */
+  section(value: Json, field: string, known: object): value is Record<string, Json> {
+    if (!isObject(value)) {
+      this.fail(field, `must be an object with ${Object.keys(known).join(', ')}`);
+      return false;
+    }
+    this.unknownKeys(value, known as Record<string, unknown>, `${field}.`);
+    return true;
   }
 
   int(value: Json, field: string, min: number, max: number): void {
@@ -263,6 +301,8 @@ function checkDrain(c: Checker, d: Record<string, Json>): void {
       c.fail('drain.probe.timeoutMs', 'must be shorter than drain.timeoutSeconds');
     }
   }
+  checkRefusals(c, d.refusals);
+  checkHold(c, d.hold);
   if (typeof d.httpTimeoutMs === 'number' && typeof d.maxAttempts === 'number' && typeof d.timeoutSeconds === 'number'
       && d.httpTimeoutMs * d.maxAttempts > (d.timeoutSeconds * 1000) / 2) {
     c.fail('drain.httpTimeoutMs', 'times drain.maxAttempts must fit in half of drain.timeoutSeconds, so a webhook being sent never outlives its visibility timeout; lower one or raise drain.timeoutSeconds');
@@ -295,6 +335,31 @@ function checkBackend(c: Checker, b: Json): void {
     if (b.dynamodbTable !== undefined) c.text(b.dynamodbTable, 'backend.dynamodbTable', /^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name');
   } else {
     c.fail('backend.type', `must be "local" or "s3", got ${JSON.stringify(b.type)}`);
+  }
+}
+
+function checkRefusals(c: Checker, r: Json): void {
+  if (!c.section(r, 'drain.refusals', DEFAULT_CONFIG.drain.refusals)) return;
+  c.int(r.afterWebhooks, 'drain.refusals.afterWebhooks', 1, 1000);
+  c.int(r.fromRepositories, 'drain.refusals.fromRepositories', 1, 1000);
+  if (!Array.isArray(r.statuses)) {
+    c.fail('drain.refusals.statuses', 'must list statuses such as ["3xx", "4xx"] or ["404", "403"]');
+    return;
+  }
+  try {
+    parseRefusalStatuses(r.statuses.map(String).join(','));
+  } catch (error) {
+    c.fail('drain.refusals.statuses', `${(error as Error).message}; use [] to dead-letter every refusal at once`);
+  }
+}
+
+function checkHold(c: Checker, h: Json): void {
+  if (!c.section(h, 'drain.hold', DEFAULT_CONFIG.drain.hold)) return;
+  c.int(h.defaultSeconds, 'drain.hold.defaultSeconds', 1, 43200);
+  c.int(h.minSeconds, 'drain.hold.minSeconds', 1, 43200);
+  c.int(h.maxSeconds, 'drain.hold.maxSeconds', 1, 43200);
+  if (typeof h.minSeconds === 'number' && typeof h.maxSeconds === 'number' && h.maxSeconds < h.minSeconds) {
+    c.fail('drain.hold.maxSeconds', `must be at least drain.hold.minSeconds (${h.minSeconds})`);
   }
 }
 

@@ -59,7 +59,10 @@ export function drainVariables(env: DrainEnvironment): Record<string, string> {
     AWS_SECRET_ACCESS_KEY: 'test',
     LOG_LEVEL: 'INFO',
     IDLE_WAIT_SECONDS: '0',
+    // Time runs fast here: runs of seconds, so holds of seconds (production: 30 s, floor 60-300 s).
     HOLD_SECONDS: '1',
+    MIN_HOLD_SECONDS: '1',
+    MAX_HOLD_SECONDS: '2',
     STATE_RECHECK_MS: '200',
     HTTP_TIMEOUT_MS: '2000',
     PROBE_TIMEOUT_MS: '1000',

@@ -28,6 +28,11 @@ export type JenkinsBehaviour =
   | { readonly kind: 'flaky'; readonly failureRate: number; readonly seed?: number; readonly retryAfterSeconds?: number }
   /** 400 for webhook POSTs whose `X-GitHub-Delivery` is in `deliveryIds`; 400 for all of them when omitted. */
   | { readonly kind: 'rejecting'; readonly deliveryIds?: Iterable<string> }
+  /**
+   * Probes pass, but every webhook POST gets `status`: a Jenkins mid-upgrade (GitHub plugin not
+   * loaded: 404), behind a proxy or CSRF rule (403), or redirecting (302).
+   */
+  | { readonly kind: 'refusing'; readonly status: number }
   /** Healthy, but `/api/json` reports `quietingDown: true` (Jenkins still accepts webhooks in quiet-down). */
   | { readonly kind: 'quiet-down' };
 
@@ -341,6 +346,10 @@ export async function startLoopbackJenkins(options: LoopbackJenkinsOptions = {})
       const headers: Record<string, string> =
         current.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(current.retryAfterSeconds) };
       send(res, delivery, 503, 'Service Unavailable', headers);
+      return;
+    }
+    if (current.kind === 'refusing') {
+      send(res, delivery, current.status, 'Refused by loopback Jenkins');
       return;
     }
     if (current.kind === 'rejecting' && (rejectSet === undefined || (delivery.deliveryId !== undefined && rejectSet.has(delivery.deliveryId)))) {

@@ -71,6 +71,11 @@ export interface LoopbackSsm {
     value: string,
     opts?: { type?: SsmParameterType; description?: string; user?: string; at?: Date },
   ): SsmParameterState;
+  /**
+   * Runs `hook` when a call of `action` arrives, before it is carried out (null clears): forces an
+   * interleaving, e.g. an operator's write landing between the drain's read and its write.
+   */
+  beforeAction(action: string, hook: ((input: Record<string, unknown>) => void) | null): void;
   /** Removes a parameter without going through the API. */
   deleteDirect(name: string): void;
   stop(): Promise<void>;
@@ -95,6 +100,7 @@ export async function startLoopbackSsm(options: LoopbackSsmOptions = {}): Promis
   const calls: SsmCall[] = [];
   let failure: SsmFailure | null = null;
   let failureActions: ReadonlySet<string> | undefined;
+  const hooks = new Map<string, (input: Record<string, unknown>) => void>();
 
   const arnOf = (name: string): string =>
     `arn:aws:ssm:${region}:${accountId}:parameter${name.startsWith('/') ? '' : '/'}${name}`;
@@ -309,6 +315,7 @@ export async function startLoopbackSsm(options: LoopbackSsmOptions = {}): Promis
         return;
       }
       try {
+        hooks.get(action)?.(input);
         const output = handler(input, req, call);
         call.outcome = 'ok';
         reply(res, 200, output);
@@ -336,6 +343,10 @@ export async function startLoopbackSsm(options: LoopbackSsmOptions = {}): Promis
       const type = opts.type ?? state(name)?.type ?? 'String';
       write(name, value, type, opts.description, opts.user ?? `arn:aws:iam::${accountId}:user/test-setup`, opts.at ?? new Date());
       return state(name)!;
+    },
+    beforeAction(action, hook) {
+      if (hook) hooks.set(action, hook);
+      else hooks.delete(action);
     },
     deleteDirect(name) {
       store.delete(name);

@@ -1,4 +1,5 @@
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient, type QueueAttributeName } from '@aws-sdk/client-sqs';
+import { BUFFER_MAX_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES } from '../../functions/shared/dead-letter-attributes';
 
 /** Queue helpers for any SQS emulator (fauxqs, LocalStack): they only need a client. */
 
@@ -17,29 +18,32 @@ export interface BufferQueues {
   readonly dlqArn: string;
 }
 
-/** The FIFO attributes the stack sets on the buffer queue and its DLQ. */
+/** The FIFO attributes the stack sets on the buffer queue and its DLQ (stacks/constructs/buffer-queue.ts). */
 export const FIFO_ATTRIBUTES = {
   FifoQueue: 'true',
   ContentBasedDeduplication: 'false',
   DeduplicationScope: 'messageGroup',
   FifoThroughputLimit: 'perMessageGroupId',
-  MaximumMessageSize: '1048576',
   MessageRetentionPeriod: '1209600',
 } as const;
 
-/** Creates the buffer FIFO queue and its FIFO DLQ with the attributes the stack sets. */
+/** Creates the buffer FIFO queue and its FIFO DLQ with the attributes the stack sets (stacks/constructs/buffer-queue.ts). */
 export async function createBufferQueues(
   sqs: SQSClient,
   name: string,
-  options: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number } = {},
+  options: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number; maxMessageBytes?: { buffer: number; deadLetter: number } } = {},
 ): Promise<BufferQueues> {
-  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq.fifo`, Attributes: FIFO_ATTRIBUTES }));
+  const maxBytes = options.maxMessageBytes ?? { buffer: BUFFER_MAX_MESSAGE_BYTES, deadLetter: SQS_MAX_MESSAGE_BYTES };
+  const dlq = await sqs.send(
+    new CreateQueueCommand({ QueueName: `${name}-dlq.fifo`, Attributes: { ...FIFO_ATTRIBUTES, MaximumMessageSize: String(maxBytes.deadLetter) } }),
+  );
   const dlqArn = await queueArn(sqs, dlq.QueueUrl!);
   const queue = await sqs.send(
     new CreateQueueCommand({
       QueueName: `${name}.fifo`,
       Attributes: {
         ...FIFO_ATTRIBUTES,
+        MaximumMessageSize: String(maxBytes.buffer),
         VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? 30),
         RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: options.maxReceiveCount ?? 100 }),
       },

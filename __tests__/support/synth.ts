@@ -119,6 +119,17 @@ export function sqsIntegrationFor(parsed: SynthesizedStack, route: string): any 
   return integrations[0][1];
 }
 
+/** max_message_size of the buffer and its DLQ as synthesized, for emulator queues sized like the stack's. */
+export function queueMaxMessageBytes(parsed: SynthesizedStack): { buffer: number; deadLetter: number } {
+  const queues = Object.values(resourcesOfType(parsed, 'aws_sqs_queue'));
+  const sizeOf = (suffix: string): number => {
+    const matching = queues.filter((q) => String(q.name).endsWith(suffix));
+    if (matching.length !== 1) throw new Error(`expected one aws_sqs_queue named *${suffix}, found ${matching.length}`);
+    return matching[0].max_message_size;
+  };
+  return { buffer: sizeOf('-buffer.fifo'), deadLetter: sizeOf('-dlq.fifo') };
+}
+
 /** The `request_templates` map of the SQS integration on a route. */
 export function requestTemplatesFromSynth(parsed: SynthesizedStack, route: string): Record<string, string> {
   return sqsIntegrationFor(parsed, route).request_templates;

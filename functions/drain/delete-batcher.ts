@@ -49,12 +49,26 @@ export class DeleteBatcher {
     while (this.pending.length > 0) this.send(this.pending.splice(0, 10));
   }
 
-  private send(chunk: HeldWebhook[]): void {
+  private send(chunk: HeldWebhook[], isRetry = false): void {
     const call: Promise<void> = this.queue.deleteBatch(chunk).then(
-      ({ failed }) => this.report(call, { deleted: chunk.length - failed.length, failed }),
-      (error: unknown) => this.report(call, { deleted: 0, failed: chunk.map((m) => m.messageId) }, error instanceof Error ? error : new Error(String(error))),
+      ({ failed }) => this.settle(call, chunk, failed, undefined, isRetry),
+      (error: unknown) => this.settle(call, chunk, chunk.map((m) => m.messageId), error instanceof Error ? error : new Error(String(error)), isRetry),
     );
     this.inFlight.add(call);
+  }
+
+  /**
+   * A failed entry's receipt handle stays valid while the message is in flight, so it gets
+   * one more try at once: a lost delete means a duplicate delivered out of order later.
+   */
+  private settle(call: Promise<void>, chunk: HeldWebhook[], failed: readonly string[], error: Error | undefined, isRetry: boolean): void {
+    if (failed.length > 0 && !isRetry) {
+      const failedIds = new Set(failed);
+      this.send(chunk.filter((m) => failedIds.has(m.messageId)), true);
+      this.report(call, { deleted: chunk.length - failed.length, failed: [] });
+      return;
+    }
+    this.report(call, { deleted: chunk.length - failed.length, failed }, error);
   }
 
   /** Leaves `busy` before anyone is told, and never lets a reporting error escape. */

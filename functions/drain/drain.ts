@@ -10,7 +10,7 @@ import { verifyGitHubSignature } from '../shared/github-signature';
 import { errorMessage } from '../shared/error-message';
 import { parseSpigotState } from '../shared/spigot-state';
 import { SMOKE_HEADER } from '../shared/webhook-headers';
-import { autoCloseDescription, parseAutoCloseDescription, withHealthyProbes } from './core/spigot-state';
+import { autoCloseDescription, drainOwnsClose, withHealthyProbes } from './core/spigot-state';
 import { TimeBudget } from './core/time-budget';
 import { releaseHeldWebhooks, type Disposition, type ReleaseLog, type ReleaseStats } from './release';
 import type { DrainSettings } from './settings';
@@ -91,7 +91,7 @@ export async function runDrain(deps: DrainDeps, trigger: DrainTrigger): Promise<
   }
   if (parsed.state === 'closed') {
     if (trigger === 'schedule' && settings.autoReopenAfterHealthyProbes && parsed.recognised) {
-      return maybeReopen(deps, await deps.secrets(), elapsed);
+      return maybeReopen(deps, elapsed);
     }
     return { spigot: 'closed', action: 'held (spigot closed)', reason: parsed.recognised ? undefined : 'unrecognised spigot value', durationMs: elapsed() };
   }
@@ -145,7 +145,8 @@ export async function runDrain(deps: DrainDeps, trigger: DrainTrigger): Promise<
       concurrency: settings.concurrency,
       maxAttempts: settings.maxAttempts,
       autoCloseAfterFailures: settings.autoCloseAfterFailures,
-      holdSeconds: settings.holdSeconds,
+      hold: settings.hold,
+      refusals: settings.refusals,
       idleWaitSeconds: settings.idleWaitSeconds,
     },
   );
@@ -171,7 +172,8 @@ function inspect(message: HeldWebhook, secrets: DrainSecrets): Inspected {
   }
   const signature = headerValue(envelope, 'X-Hub-Signature-256');
   if (secrets.webhookSecret && signature !== undefined && !verifyGitHubSignature(secrets.webhookSecret, envelope.body, signature)) {
-    return { kind: 'dead-letter', reason: 'X-Hub-Signature-256 does not match the webhook secret (forged, or the secret changed)' };
+    // Judged like a Jenkins refusal: one alone is poison, every delivery failing means a rotated secret.
+    return { kind: 'refuse', refusal: 'signature', reason: 'signature mismatch: X-Hub-Signature-256 does not match the webhook secret (forged, or the secret changed)' };
   }
   return { kind: 'send', envelope };
 }
@@ -195,39 +197,58 @@ function cachedSpigotCheck(deps: DrainDeps, intervalMs: number, now: () => numbe
 }
 
 /**
- * SSM has no compare-and-set, so the drain re-reads the spigot right before writing it:
- * an operator's close (with their reason) or reopen made meanwhile always wins.
+ * SSM has no compare-and-set. The drain writes over the version it read and checks the
+ * version SSM gives back: if anyone's write landed in between, theirs is put back on top,
+ * so an operator's close (with their reason) or reopen always wins.
  */
+async function writeOver(deps: DrainDeps, readVersion: number, value: 'open' | 'closed', description: string): Promise<boolean> {
+  const written = await deps.spigot.write(value, description);
+  if (written === readVersion + 1) return true;
+  const theirs = await deps.spigot.version(written - 1);
+  if (theirs?.value !== undefined) {
+    await deps.spigot.write(theirs.value, theirs.description ?? 'restored by the drain after a concurrent change');
+  }
+  deps.log.warn('the spigot changed while the drain was writing it; the other change was put back and stands', { readVersion, written, restored: theirs?.version });
+  return false;
+}
+
+/** Closes the spigot because Jenkins is not healthy, unless it was closed meanwhile. */
 async function autoClose(deps: DrainDeps, reason: string): Promise<void> {
   try {
-    if (parseSpigotState((await deps.spigot.read()).value).state === 'closed') {
+    const current = await deps.spigot.read();
+    if (parseSpigotState(current.value).state === 'closed') {
       deps.log.warn('Jenkins is not healthy, but the spigot was closed meanwhile; leaving its reason as is', { reason });
       return;
     }
     deps.log.warn('closing the spigot: Jenkins is not healthy; webhooks stay queued', { reason });
-    await deps.spigot.write('closed', autoCloseDescription(reason, new Date((deps.now ?? Date.now)())));
+    await writeOver(deps, current.version, 'closed', autoCloseDescription(reason, new Date((deps.now ?? Date.now)()), current.version));
   } catch (error) {
     deps.log.error('could not close the spigot parameter', { error: errorMessage(error) });
   }
 }
 
-/** Reopens after N consecutive healthy probes, but only a spigot the drain itself closed. */
-async function maybeReopen(deps: DrainDeps, secrets: DrainSecrets, elapsed: () => number): Promise<DrainResult> {
-  const description = await deps.spigot.latestDescription();
-  const record = parseAutoCloseDescription(description);
+/**
+ * Reopens after N consecutive healthy probes, but only a close the drain itself wrote and
+ * nobody has written over since. Secrets are read only for a close the drain owns.
+ */
+async function maybeReopen(deps: DrainDeps, elapsed: () => number): Promise<DrainResult> {
   const closed = (reason: string, probeFailed?: boolean): DrainResult => ({ spigot: 'closed', action: 'held (spigot closed)', reason, probeFailed, durationMs: elapsed() });
-  if (!record || description === undefined) return closed('closed by an operator');
-  const health = await probeJenkins(deps, secrets);
+  const current = await deps.spigot.latest();
+  const record = current && drainOwnsClose(current);
+  if (!current?.description || !record) return closed('closed by an operator');
+  const health = await probeJenkins(deps, await deps.secrets());
   const healthyProbes = health.healthy ? record.healthyProbes + 1 : 0;
   if (healthyProbes === record.healthyProbes) return closed(health.reason ?? `healthy probes: ${healthyProbes}`, !health.healthy);
   // The probe took a while: if anyone changed the spigot meanwhile, their change stands.
-  if ((await deps.spigot.latestDescription()) !== description) return closed('the spigot changed during the probe');
+  if ((await deps.spigot.read()).version !== current.version) return closed('the spigot changed during the probe');
   if (health.healthy && healthyProbes >= (deps.settings.autoReopenAfterHealthyProbes ?? Infinity)) {
-    await deps.spigot.write('open', `reopened by drain after ${healthyProbes} consecutive healthy probes`);
+    if (!(await writeOver(deps, current.version, 'open', `reopened by drain after ${healthyProbes} consecutive healthy probes`))) {
+      return closed('the spigot changed while the drain reopened it');
+    }
     deps.log.info('reopened the spigot', { healthyProbes });
     return { spigot: 'open', action: 'reopened', durationMs: elapsed() };
   }
-  await deps.spigot.write('closed', withHealthyProbes(description, healthyProbes));
+  await writeOver(deps, current.version, 'closed', withHealthyProbes(current.description, healthyProbes, current.version));
   return closed(health.reason ?? `healthy probes: ${healthyProbes}`, !health.healthy);
 }
 
@@ -244,6 +265,7 @@ export function lastRunRecord(trigger: DrainTrigger, result: DrainResult, at: Da
     held: s?.held ?? 0,
     retried: s?.retried ?? 0,
     deadLettered: s?.deadLettered ?? 0,
+    refused: s?.refused ?? 0,
     discarded: s?.discarded ?? 0,
     oldestMessageAgeSeconds: s ? Math.round(s.oldestAgeMs / 1000) : null,
     durationMs: result.durationMs,

@@ -87,6 +87,9 @@ export async function handler(event: DrainEvent | undefined, context: { getRemai
   publishMetrics(settings.metricsNamespace, settings.metricsStack, {
     SpigotOpen: result.spigot === 'open' ? 1 : 0,
     AutoCloses: result.action === 'auto-closed' ? 1 : 0,
+    // Jenkins up but refusing webhooks from several repositories: a broken plugin, proxy or secret.
+    SystemicRefusals: s?.systemicRefusal ? 1 : 0,
+    Refused: s?.refused ?? 0,
     ProbeFailures: result.probeFailed ? 1 : 0,
     Released: s?.released ?? 0,
     Held: s?.held ?? 0,

@@ -1,3 +1,6 @@
+import type { HoldPolicy } from './core/hold';
+import { defaultRefusalStatuses, parseRefusalStatuses, type RefusalPolicy } from './core/refusal-judge';
+
 /**
  * The drain's configuration, read from the environment once at start-up. A missing or
  * malformed variable fails the cold start with a message naming it, instead of a run
@@ -26,8 +29,10 @@ export interface DrainSettings {
   readonly credentialsParameterName?: string;
   readonly webhookSecretParameterName?: string;
   readonly probe: ProbeSettings;
-  /** How long a repository is held after 429/503 without Retry-After. */
-  readonly holdSeconds: number;
+  /** How long held repositories stay hidden: default, floor and where the floor stops doubling. */
+  readonly hold: HoldPolicy;
+  /** When a run of refusals means Jenkins is broken rather than the webhooks poison. */
+  readonly refusals: RefusalPolicy;
   /** A run stops receiving after this long, so runs tile the schedule. */
   readonly maxRunMs: number;
   /** Longest long-poll wait while idle; short, so a closed spigot stops receiving within seconds. */
@@ -103,7 +108,12 @@ export function readSettings(env: Env = process.env): DrainSettings {
     credentialsParameterName: env.JENKINS_CREDENTIALS_PARAMETER || undefined,
     webhookSecretParameterName: env.WEBHOOK_SECRET_PARAMETER || undefined,
     probe: { path: probePath, method, expectStatus, timeoutMs: req(integer(env, 'PROBE_TIMEOUT_MS', 5000, 100, 60000)) },
-    holdSeconds: req(integer(env, 'HOLD_SECONDS', 30, 1, 43200)),
+    hold: holdPolicy(env),
+    refusals: {
+      afterWebhooks: req(integer(env, 'REFUSALS_AFTER_WEBHOOKS', 5, 1, 1000)),
+      fromRepositories: req(integer(env, 'REFUSALS_FROM_REPOSITORIES', 2, 1, 1000)),
+      statuses: refusalStatuses(env),
+    },
     maxRunMs: req(integer(env, 'MAX_RUN_SECONDS', 55, 1, 900)) * 1000,
     idleWaitSeconds: req(integer(env, 'IDLE_WAIT_SECONDS', 5, 0, 20)),
     stateRecheckMs: req(integer(env, 'STATE_RECHECK_MS', 2000, 100, 60000)),
@@ -111,4 +121,22 @@ export function readSettings(env: Env = process.env): DrainSettings {
     metricsNamespace: env.METRICS_NAMESPACE ?? 'Spigot',
     metricsStack: env.METRICS_STACK ?? 'spigot',
   };
+}
+
+function holdPolicy(env: Env): HoldPolicy {
+  const minHoldSeconds = req(integer(env, 'MIN_HOLD_SECONDS', 60, 1, 43200));
+  const maxHoldSeconds = req(integer(env, 'MAX_HOLD_SECONDS', 300, 1, 43200));
+  if (maxHoldSeconds < minHoldSeconds) throw new SettingsError('MAX_HOLD_SECONDS', `must be at least MIN_HOLD_SECONDS (${minHoldSeconds})`);
+  return { defaultHoldSeconds: req(integer(env, 'HOLD_SECONDS', 30, 1, 43200)), minHoldSeconds, maxHoldSeconds };
+}
+
+function refusalStatuses(env: Env): ReadonlySet<number> {
+  const raw = env.REFUSAL_STATUSES;
+  if (raw === undefined || raw.trim() === '') return defaultRefusalStatuses();
+  if (raw.trim().toLowerCase() === 'none') return new Set();
+  try {
+    return parseRefusalStatuses(raw);
+  } catch (error) {
+    throw new SettingsError('REFUSAL_STATUSES', (error as Error).message);
+  }
 }

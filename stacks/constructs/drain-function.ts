@@ -73,6 +73,13 @@ export class DrainFunction extends Construct {
       HTTP_TIMEOUT_MS: String(d.httpTimeoutMs),
       MAX_ATTEMPTS: String(d.maxAttempts),
       AUTO_CLOSE_AFTER_FAILURES: String(d.autoCloseAfterFailures),
+      REFUSALS_AFTER_WEBHOOKS: String(d.refusals.afterWebhooks),
+      REFUSALS_FROM_REPOSITORIES: String(d.refusals.fromRepositories),
+      // "none": every refusal is dead-lettered at once (an empty variable would mean the default).
+      REFUSAL_STATUSES: d.refusals.statuses.length > 0 ? d.refusals.statuses.join(',') : 'none',
+      HOLD_SECONDS: String(d.hold.defaultSeconds),
+      MIN_HOLD_SECONDS: String(d.hold.minSeconds),
+      MAX_HOLD_SECONDS: String(d.hold.maxSeconds),
       PROBE_PATH: d.probe.path,
       PROBE_METHOD: d.probe.method,
       PROBE_EXPECT_STATUS: d.probe.expectStatus.join(','),

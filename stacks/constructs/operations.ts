@@ -135,7 +135,7 @@ function dashboardBody(o: OperationsOptions) {
     widgets: [
       widget('1. Webhooks received by the API', [[...api, 'Count', ...apiDims, { stat: 'Sum' }], [...api, '4XXError', ...apiDims, { stat: 'Sum' }], [...api, '5XXError', ...apiDims, { stat: 'Sum' }]], 0, 0),
       widget('2. Held in the buffer', [['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', o.queueName], ['AWS/SQS', 'ApproximateNumberOfMessagesNotVisible', 'QueueName', o.queueName], ['AWS/SQS', 'ApproximateAgeOfOldestMessage', 'QueueName', o.queueName, { yAxis: 'right' }]], 0, 12),
-      widget('3. Spigot open (1) / closed (0), auto-closes', [[...s, 'SpigotOpen', ...stackDim, { stat: 'Minimum' }], [...s, 'AutoCloses', ...stackDim, { stat: 'Sum' }], [...s, 'ProbeFailures', ...stackDim, { stat: 'Sum' }]], 6, 0),
+      widget('3. Spigot open (1) / closed (0), auto-closes', [[...s, 'SpigotOpen', ...stackDim, { stat: 'Minimum' }], [...s, 'AutoCloses', ...stackDim, { stat: 'Sum' }], [...s, 'SystemicRefusals', ...stackDim, { stat: 'Sum' }], [...s, 'ProbeFailures', ...stackDim, { stat: 'Sum' }]], 6, 0),
       widget('4. Released to Jenkins', [[...s, 'Released', ...stackDim, { stat: 'Sum' }], [...s, 'Held', ...stackDim, { stat: 'Sum' }], [...s, 'Retried', ...stackDim, { stat: 'Sum' }], [...s, 'DeadLettered', ...stackDim, { stat: 'Sum' }]], 6, 12),
       widget('5. Dead letters', [['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', o.deadLetterQueueName]], 12, 0),
       widget('6. Drain runs', [['AWS/Lambda', 'Invocations', 'FunctionName', o.drainFunctionName, { stat: 'Sum' }], ['AWS/Lambda', 'Errors', 'FunctionName', o.drainFunctionName, { stat: 'Sum' }], [...s, 'RunDurationMs', ...stackDim, { stat: 'Maximum', yAxis: 'right' }]], 12, 12),

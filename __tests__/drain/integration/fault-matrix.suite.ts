@@ -117,7 +117,7 @@ const CELLS: CellSpec[] = [
       expect(result.action).toBe('released');
       expect(cell.jenkins.deliveries.some((d) => d.status === 503)).toBe(true);
       expect(spigot(cell).value).toBe('open');
-      return 'busy repositories held for Retry-After, the others keep flowing; spigot stays open';
+      return 'busy webhooks retried in the worker after Retry-After (no receive spent), the others keep flowing; spigot stays open';
     },
   },
   {

@@ -15,6 +15,8 @@ export interface SqsProxyCall {
   /** HTTP status answered to the drain (500 for an injected fault). */
   status: number | undefined;
   readonly injected: boolean;
+  /** The request's JSON input, as the drain sent it. */
+  readonly input: Record<string, unknown> | undefined;
   /** ReceiveMessage only: the most messages of one FIFO group in the answer. */
   largestGroupBatch?: number;
 }
@@ -34,6 +36,8 @@ export interface SqsProxy {
   reset(): void;
   /** Fails `action` with a server error (null clears). */
   setFault(action: string, fault: SqsFault | null): void;
+  /** Rewrites successful answers to `action` (null clears): e.g. message attributes SQS would report. */
+  setRewrite(action: string, rewrite: ((output: Record<string, unknown>) => Record<string, unknown>) | null): void;
   /** Holds the answer to `action` back by `ms` after the emulator answered (0 clears). */
   setDelay(action: string, ms: number): void;
   stop(): Promise<void>;
@@ -58,6 +62,7 @@ export async function startSqsProxy(upstream: string): Promise<SqsProxy> {
   const calls: SqsProxyCall[] = [];
   const faults = new Map<string, { status: number; remaining: number }>();
   const delays = new Map<string, number>();
+  const rewrites = new Map<string, (output: Record<string, unknown>) => Record<string, unknown>>();
   const timers = new Set<NodeJS.Timeout>();
 
   const wait = (ms: number) =>
@@ -72,23 +77,24 @@ export async function startSqsProxy(upstream: string): Promise<SqsProxy> {
   const handle = (req: IncomingMessage, res: ServerResponse, body: Buffer) => {
     const targetHeader = String(req.headers['x-amz-target'] ?? '');
     const action = targetHeader.startsWith('AmazonSQS.') ? targetHeader.slice('AmazonSQS.'.length) : targetHeader || 'unknown';
-    let queueUrl: string | undefined;
+    let input: Record<string, unknown> | undefined;
     try {
-      queueUrl = (JSON.parse(body.toString('utf8')) as { QueueUrl?: string }).QueueUrl;
+      input = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
     } catch {
-      queueUrl = undefined;
+      input = undefined;
     }
+    const queueUrl = typeof input?.QueueUrl === 'string' ? input.QueueUrl : undefined;
     const fault = faults.get(action);
     if (fault && fault.remaining > 0) {
       fault.remaining -= 1;
-      const call: SqsProxyCall = { action, queueUrl, status: fault.status, injected: true };
+      const call: SqsProxyCall = { action, queueUrl, status: fault.status, injected: true, input };
       calls.push(call);
       const text = JSON.stringify({ __type: 'com.amazonaws.sqs#InternalError', message: 'injected by the test proxy' });
       res.writeHead(fault.status, { 'Content-Type': 'application/x-amz-json-1.0', 'Content-Length': Buffer.byteLength(text), 'x-amzn-query-error': 'InternalError;Receiver' });
       res.end(text);
       return;
     }
-    const call: SqsProxyCall = { action, queueUrl, status: undefined, injected: false };
+    const call: SqsProxyCall = { action, queueUrl, status: undefined, injected: false, input };
     calls.push(call);
     const headers = { ...req.headers, host: target.host };
     const upstreamReq = request(
@@ -100,9 +106,11 @@ export async function startSqsProxy(upstream: string): Promise<SqsProxy> {
           const delay = delays.get(action) ?? 0;
           if (delay > 0) await wait(delay);
           call.status = upstreamRes.statusCode;
-          const out = Buffer.concat(chunks);
-          if (action === 'ReceiveMessage' && call.status === 200) call.largestGroupBatch = largestGroupBatch(out);
+          const raw = Buffer.concat(chunks);
+          if (action === 'ReceiveMessage' && call.status === 200) call.largestGroupBatch = largestGroupBatch(raw);
           if (res.destroyed) return;
+          const rewrite = rewrites.get(action);
+          const out = rewrite && upstreamRes.statusCode === 200 ? Buffer.from(JSON.stringify(rewrite(JSON.parse(raw.toString('utf8')) as Record<string, unknown>))) : raw;
           const h = { ...upstreamRes.headers, 'content-length': String(out.length) };
           delete h['transfer-encoding'];
           res.writeHead(upstreamRes.statusCode ?? 502, h);
@@ -136,6 +144,10 @@ export async function startSqsProxy(upstream: string): Promise<SqsProxy> {
     setFault(action, fault) {
       if (fault === null) faults.delete(action);
       else faults.set(action, { status: fault.status ?? 500, remaining: fault.times ?? Number.POSITIVE_INFINITY });
+    },
+    setRewrite(action, rewrite) {
+      if (rewrite) rewrites.set(action, rewrite);
+      else rewrites.delete(action);
     },
     setDelay(action, ms) {
       if (ms > 0) delays.set(action, ms);

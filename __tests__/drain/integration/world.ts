@@ -87,6 +87,10 @@ export interface CellOptions {
   readonly credentials?: boolean;
   /** Store the webhook secret and point WEBHOOK_SECRET_PARAMETER at it. */
   readonly webhookSecret?: boolean;
+  /** The secret the drain's parameter holds, when it differs from the senders' (a rotated secret). */
+  readonly drainSecretValue?: string;
+  /** The secret Jenkins verifies with, when it differs from the senders'. */
+  readonly jenkinsSecret?: string;
   readonly extra?: Record<string, string>;
 }
 
@@ -96,7 +100,7 @@ export async function createCell(world: World, name: string, options: CellOption
   cellCounter += 1;
   const slug = `${name.replace(/[^a-z0-9-]/gi, '-').toLowerCase()}-${cellCounter}`;
   const queues = await createBufferQueues(world.emulator.sqs, slug, { visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 30 });
-  const jenkins = await startLoopbackJenkins({ secret: WEBHOOK_SECRET, serviceTimeMs: options.serviceTimeMs });
+  const jenkins = await startLoopbackJenkins({ secret: options.jenkinsSecret ?? WEBHOOK_SECRET, serviceTimeMs: options.serviceTimeMs });
   const parameterName = `/spigot/${slug}`;
   world.ssm.putDirect(parameterName, options.spigot ?? 'open', { description: options.spigotDescription });
   const extra: Record<string, string> = { MAX_RUN_SECONDS: '2', ...options.extra };
@@ -105,7 +109,7 @@ export async function createCell(world: World, name: string, options: CellOption
     extra.JENKINS_CREDENTIALS_PARAMETER = `${parameterName}/jenkins-credentials`;
   }
   if (options.webhookSecret) {
-    world.ssm.putDirect(`${parameterName}/webhook-secret`, WEBHOOK_SECRET, { type: 'SecureString' });
+    world.ssm.putDirect(`${parameterName}/webhook-secret`, options.drainSecretValue ?? WEBHOOK_SECRET, { type: 'SecureString' });
     extra.WEBHOOK_SECRET_PARAMETER = `${parameterName}/webhook-secret`;
   }
   const env = {

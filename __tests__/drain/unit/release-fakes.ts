@@ -63,7 +63,7 @@ export class FakeFifoQueue implements QueuePort {
     // Crosses from 20 to 21 digits after a few messages: only a numeric compare keeps order.
     this.sequence += 1n;
     this.stored.push({
-      message: { messageId, receiptHandle: `rh-${messageId}`, body: `body of ${messageId}`, groupId, sequenceNumber: this.sequence.toString(), receiveCount: 0, sentAt: this.clock.now() },
+      message: { messageId, receiptHandle: `rh-${messageId}`, body: `body of ${messageId}`, groupId, sequenceNumber: this.sequence.toString(), receiveCount: 0, sentAt: this.clock.now(), receivedAt: 0 },
       visibleAt: 0,
       receives: 0,
     });
@@ -82,7 +82,7 @@ export class FakeFifoQueue implements QueuePort {
       }
       s.visibleAt = now + this.visibilityTimeoutMs;
       s.receives += 1;
-      out.push({ ...s.message, receiptHandle: `rh-${s.message.messageId}-${s.receives}`, receiveCount: s.receives });
+      out.push({ ...s.message, receiptHandle: `rh-${s.message.messageId}-${s.receives}`, receiveCount: s.receives, receivedAt: now });
     }
     // An empty long poll takes its whole wait.
     if (out.length === 0 && waitSeconds > 0) this.clock.t += waitSeconds * 1000;

@@ -29,7 +29,8 @@ describe('readSettings', () => {
       httpTimeoutMs: 10_000,
       maxAttempts: 3,
       autoCloseAfterFailures: 5,
-      holdSeconds: 30,
+      hold: { defaultHoldSeconds: 30, minHoldSeconds: 60, maxHoldSeconds: 300 },
+      refusals: { afterWebhooks: 5, fromRepositories: 2 },
       maxRunMs: 55_000,
       idleWaitSeconds: 5,
       stateRecheckMs: 2000,
@@ -124,6 +125,11 @@ describe('readSettings', () => {
       AUTO_CLOSE_AFTER_FAILURES: '9',
       AUTO_REOPEN_AFTER_HEALTHY_PROBES: '3',
       HOLD_SECONDS: '120',
+      MIN_HOLD_SECONDS: '90',
+      MAX_HOLD_SECONDS: '900',
+      REFUSALS_AFTER_WEBHOOKS: '8',
+      REFUSALS_FROM_REPOSITORIES: '3',
+      REFUSAL_STATUSES: '404,403',
       MAX_RUN_SECONDS: '10',
       IDLE_WAIT_SECONDS: '0',
       STATE_RECHECK_MS: '500',
@@ -139,7 +145,8 @@ describe('readSettings', () => {
       maxAttempts: 5,
       autoCloseAfterFailures: 9,
       autoReopenAfterHealthyProbes: 3,
-      holdSeconds: 120,
+      hold: { defaultHoldSeconds: 120, minHoldSeconds: 90, maxHoldSeconds: 900 },
+      refusals: { afterWebhooks: 8, fromRepositories: 3, statuses: new Set([404, 403]) },
       maxRunMs: 10_000,
       idleWaitSeconds: 0,
       stateRecheckMs: 500,
@@ -156,11 +163,23 @@ describe('readSettings', () => {
     ['MAX_ATTEMPTS', '11'],
     ['HTTP_TIMEOUT_MS', '99'],
     ['HOLD_SECONDS', '43201'],
+    ['MIN_HOLD_SECONDS', '0'],
+    ['REFUSALS_AFTER_WEBHOOKS', '0'],
+    ['REFUSAL_STATUSES', '404,500'],
     ['IDLE_WAIT_SECONDS', '21'],
     ['MAX_RUN_SECONDS', '901'],
     ['RATE_PER_SECOND', '0'],
   ])('when %s is %j, it is out of range and the error names it', (name, value) => {
     expect(settingsError({ ...BASE, [name]: value }).message).toContain(name);
+  });
+
+  it('when the hold maximum is below its minimum, the error names MAX_HOLD_SECONDS', () => {
+    expect(settingsError({ ...BASE, MIN_HOLD_SECONDS: '120', MAX_HOLD_SECONDS: '60' }).message).toContain('MAX_HOLD_SECONDS');
+  });
+
+  it('when no refusal statuses are set, every 3xx and 4xx but 408 and 429 is judged', () => {
+    const { statuses } = readSettings(BASE).refusals;
+    expect(statuses.has(404) && statuses.has(302) && !statuses.has(429) && !statuses.has(408)).toBe(true);
   });
 
   it('when optional parameter names are empty, they are treated as unset', () => {

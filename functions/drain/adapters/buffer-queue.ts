@@ -7,6 +7,7 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { DEAD_LETTER_ATTRIBUTES, isHttpStatus, truncateUtf8 } from '../../shared/dead-letter-attributes';
 
 /** A received buffer message with what the drain needs from its attributes. */
 export interface HeldWebhook {
@@ -19,8 +20,8 @@ export interface HeldWebhook {
   readonly receiveCount: number;
   /** Epoch ms SQS accepted it. */
   readonly sentAt: number;
-  /** Epoch ms of the first receive; SQS caps a message's visibility at 12 h from it. */
-  readonly firstReceivedAt?: number;
+  /** Epoch ms of THIS receive: SQS caps a visibility change at 12 h from it. */
+  readonly receivedAt: number;
 }
 
 export interface DeadLetterReason {
@@ -44,6 +45,8 @@ export class BufferQueueClient {
 
   async receive(maxMessages: number, waitSeconds: number): Promise<HeldWebhook[]> {
     this.calls += 1;
+    // Taken before the call: an earlier time can only make the 12-hour window look shorter.
+    const receivedAt = Date.now();
     const result = await this.sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: this.queueUrl,
@@ -52,12 +55,12 @@ export class BufferQueueClient {
         // If a response is lost, the SDK's retry gets the same batch back instead of leaving
         // the lost batch's repositories locked until their visibility timeout.
         ReceiveRequestAttemptId: randomUUID(),
-        MessageSystemAttributeNames: ['MessageGroupId', 'SequenceNumber', 'MessageDeduplicationId', 'ApproximateReceiveCount', 'SentTimestamp', 'ApproximateFirstReceiveTimestamp'],
+        MessageSystemAttributeNames: ['MessageGroupId', 'SequenceNumber', 'MessageDeduplicationId', 'ApproximateReceiveCount', 'SentTimestamp'],
       }),
       // A long poll legitimately takes waitSeconds; allow that plus the usual margin.
       { requestTimeout: (waitSeconds + 5) * 1000 },
     );
-    return (result.Messages ?? []).map(toHeldWebhook);
+    return (result.Messages ?? []).map((m) => toHeldWebhook(m, receivedAt));
   }
 
   /** Deletes up to 10 messages in one call; returns the ids SQS did not delete. */
@@ -90,8 +93,13 @@ export class BufferQueueClient {
     return { failed };
   }
 
-  /** Copies a poison message to the DLQ (same group, so redrive keeps order) with why. */
+  /**
+   * Copies a poison message to the DLQ (same group, so redrive keeps order) with why. The
+   * attributes stay within DEAD_LETTER_ATTRIBUTES_MAX_BYTES, which the buffer's smaller
+   * max_message_size leaves room for. SQS refuses an empty attribute value, hence 'unknown'.
+   */
   async deadLetter(message: HeldWebhook, why: DeadLetterReason): Promise<void> {
+    const { reason, status, originalMessageId } = DEAD_LETTER_ATTRIBUTES;
     this.calls += 1;
     await this.sqs.send(
       new SendMessageCommand({
@@ -100,16 +108,16 @@ export class BufferQueueClient {
         MessageGroupId: message.groupId,
         MessageDeduplicationId: `dl:${message.messageId}`,
         MessageAttributes: {
-          SpigotReason: { DataType: 'String', StringValue: why.reason.slice(0, 1000) },
-          ...(why.status !== undefined ? { SpigotStatus: { DataType: 'Number', StringValue: String(why.status) } } : {}),
-          SpigotOriginalMessageId: { DataType: 'String', StringValue: message.messageId },
+          [reason.name]: { DataType: reason.dataType, StringValue: truncateUtf8(why.reason, reason.maxValueBytes) || 'unknown' },
+          ...(isHttpStatus(why.status) ? { [status.name]: { DataType: status.dataType, StringValue: String(why.status) } } : {}),
+          [originalMessageId.name]: { DataType: originalMessageId.dataType, StringValue: truncateUtf8(message.messageId, originalMessageId.maxValueBytes) },
         },
       }),
     );
   }
 }
 
-function toHeldWebhook(message: Message): HeldWebhook {
+function toHeldWebhook(message: Message, receivedAt: number): HeldWebhook {
   const a = message.Attributes ?? {};
   return {
     messageId: message.MessageId ?? '',
@@ -120,6 +128,6 @@ function toHeldWebhook(message: Message): HeldWebhook {
     deduplicationId: a.MessageDeduplicationId,
     receiveCount: Number(a.ApproximateReceiveCount ?? '1'),
     sentAt: Number(a.SentTimestamp ?? Date.now()),
-    firstReceivedAt: a.ApproximateFirstReceiveTimestamp ? Number(a.ApproximateFirstReceiveTimestamp) : undefined,
+    receivedAt,
   };
 }

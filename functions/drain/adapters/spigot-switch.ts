@@ -1,37 +1,41 @@
 import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import { latestParameterVersion } from '../../shared/parameter-history';
+import { latestParameterVersion, parameterVersion } from '../../shared/parameter-history';
+import type { SpigotVersion } from '../core/spigot-state';
 
-export interface SpigotReading {
-  readonly value?: string;
-  readonly description?: string;
-}
-
-/** The SSM calls behind the spigot: read it, and write it (closing with a reason). */
+/** The SSM calls behind the spigot: read it (with its version), and write it. */
 export class SpigotSwitch {
   constructor(
     private readonly ssm: SSMClient,
     private readonly parameterName: string,
   ) {}
 
-  async read(): Promise<SpigotReading> {
+  async read(): Promise<SpigotVersion> {
     const result = await this.ssm.send(new GetParameterCommand({ Name: this.parameterName }));
-    return { value: result.Parameter?.Value };
+    return { value: result.Parameter?.Value, version: result.Parameter?.Version ?? 0 };
   }
 
-  /** The description of the newest version (GetParameter does not return descriptions). */
-  async latestDescription(): Promise<string | undefined> {
-    return (await latestParameterVersion(this.ssm, this.parameterName))?.Description;
+  /** The newest version with its description (GetParameter does not return descriptions). */
+  async latest(): Promise<SpigotVersion | undefined> {
+    return toSpigotVersion(await latestParameterVersion(this.ssm, this.parameterName));
   }
 
-  /**
-   * The drain keeps its own bookkeeping the drain keeps its own bookkeeping
-   * (who closed it, healthy probes since) in the description.
-   */
-  async write(value: 'open' | 'closed', description: string): Promise<void> {
-    await this.ssm.send(
+  /** One version from the history, with its description. */
+  async version(version: number): Promise<SpigotVersion | undefined> {
+    return toSpigotVersion(await parameterVersion(this.ssm, this.parameterName, version));
+  }
+
+  /** Writes the value with the drain's bookkeeping in the description; returns the new version. */
+  async write(value: string, description: string): Promise<number> {
+    const result = await this.ssm.send(
       new PutParameterCommand({ Name: this.parameterName, Value: value, Description: description, Overwrite: true, Type: 'String' }),
     );
+    return result.Version ?? 0;
   }
+}
+
+function toSpigotVersion(entry: { Value?: string; Version?: number; Description?: string } | undefined): SpigotVersion | undefined {
+  if (entry?.Version === undefined) return undefined;
+  return { value: entry.Value, version: entry.Version, description: entry.Description };
 }
 
 /** Reads a SecureString (Jenkins credentials, webhook secret). The value is never logged. */

@@ -38,6 +38,15 @@ export class TimeBudget {
     return this.remainingMs() > this.perWebhookMs + this.finishMarginMs;
   }
 
+  /**
+   * Waiting `ms` in the worker (the message still in flight, no receive spent) is allowed
+   * when the wait ends inside the run and a whole webhook still fits after it.
+   */
+  canWait(ms: number): boolean {
+    const endsInRun = this.now() + ms <= this.options.startedAt + this.options.maxRunMs;
+    return endsInRun && this.remainingMs() - ms > this.perWebhookMs + this.finishMarginMs;
+  }
+
   /** Seconds left for receiving; bounds the long-poll wait. */
   receiveWindowSeconds(): number {
     const byRun = this.options.maxRunMs - (this.now() - this.options.startedAt);

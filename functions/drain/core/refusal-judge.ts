@@ -1,0 +1,131 @@
+/**
+ * Telling a broken Jenkins from a poison webhook. Pure: the release loop parks every refused
+ * webhook (it stays in flight, at the head of its repository) and asks this judge what the
+ * refusals mean.
+ *
+ * - A refusal is only poison once Jenkins is seen accepting another webhook: a success
+ *   anywhere confirms every refusal parked before it ("it stands alone").
+ * - A run of refusals of one status from several repositories with no success in between
+ *   means Jenkins itself refuses webhooks (a plugin that failed to load, a proxy rule, a
+ *   rotated secret): close the spigot and hold everything, the refused ones included.
+ * - Signature failures are the one refusal an outsider can produce at will, so their volume
+ *   never closes the spigot mid-run: only a run that accepted nothing at all, with signature
+ *   failures from several repositories, means the secret was rotated.
+ */
+
+/** What refused a webhook: Jenkins' status, or the drain's own signature check. */
+export type RefusalKind = number | 'signature';
+
+export interface RefusalPolicy {
+  /** Refusals of one kind in a row (no success between) that mean Jenkins is broken. @default 5 */
+  readonly afterWebhooks: number;
+  /** ...and that come from at least this many repositories. @default 2 */
+  readonly fromRepositories: number;
+  /** Statuses judged this way; any other refusal is dead-lettered at once. @default every 3xx and 4xx */
+  readonly statuses: ReadonlySet<number>;
+}
+
+export type RefusalVerdict =
+  /** Wait: park the webhook until a success confirms it as poison, or the run ends. */
+  | { readonly kind: 'park' }
+  /** Jenkins refuses webhooks in general: close the spigot, hold everything. */
+  | { readonly kind: 'systemic'; readonly reason: string }
+  /** Not a status this policy judges: dead-letter it now. */
+  | { readonly kind: 'poison' };
+
+interface Run {
+  webhooks: number;
+  readonly repositories: Set<string>;
+}
+
+export class RefusalJudge {
+  private readonly runs = new Map<RefusalKind, Run>();
+  private acceptedAny = false;
+
+  constructor(private readonly policy: RefusalPolicy) {}
+
+  /** A webhook of `repository` was refused. */
+  refused(repository: string, kind: RefusalKind): RefusalVerdict {
+    if (kind !== 'signature' && !this.policy.statuses.has(kind)) return { kind: 'poison' };
+    const run = this.runs.get(kind) ?? { webhooks: 0, repositories: new Set<string>() };
+    run.webhooks += 1;
+    run.repositories.add(repository);
+    this.runs.set(kind, run);
+    if (kind !== 'signature' && this.isSystemic(run)) {
+      return { kind: 'systemic', reason: systemicReason(kind, run.webhooks, run.repositories.size) };
+    }
+    return { kind: 'park' };
+  }
+
+  /** Jenkins accepted a webhook: every parked refusal stands alone, and every run is broken. */
+  succeeded(): void {
+    this.runs.clear();
+    this.acceptedAny = true;
+  }
+
+  /**
+   * The run ended with refusals still parked and nothing accepted in the whole run: with few
+   * repositories queued the threshold may never be reached, yet refusals of one status from
+   * several repositories still mean Jenkins is broken; signature failures need the threshold.
+   */
+  atRunEnd(): RefusalVerdict {
+    if (this.acceptedAny) return { kind: 'park' };
+    for (const [kind, run] of this.runs) {
+      const enough = kind === 'signature' ? this.isSystemic(run) : run.repositories.size >= this.policy.fromRepositories;
+      if (enough) return { kind: 'systemic', reason: systemicReason(kind, run.webhooks, run.repositories.size) };
+    }
+    return { kind: 'park' };
+  }
+
+  private isSystemic(run: Run): boolean {
+    return run.webhooks >= this.policy.afterWebhooks && run.repositories.size >= this.policy.fromRepositories;
+  }
+}
+
+/** A reason a person at 2am can act on. */
+export function systemicReason(kind: RefusalKind, webhooks: number, repositories: number): string {
+  const counted = `${webhooks} webhook${webhooks === 1 ? '' : 's'} from ${repositories} repositor${repositories === 1 ? 'y' : 'ies'} in a row`;
+  if (kind === 'signature') {
+    return `the drain's signature check failed for ${counted}: check the webhook secret (the drain's secret parameter and the hooks' secret must match)`;
+  }
+  return `Jenkins answered ${kind} to ${counted}: ${statusHint(kind)}`;
+}
+
+function statusHint(status: number): string {
+  if (status === 404) return 'is the GitHub plugin (or the plugin serving this webhook route) loaded?';
+  if (status === 403) return 'a proxy, CSRF or authorization rule refuses webhooks';
+  if (status === 401) return 'Jenkins asks for authentication on the webhook route';
+  if (status === 400) return 'check the webhook secret in Jenkins (a rotated secret refuses every signature)';
+  if (status === 405) return 'the webhook route does not accept POST: check jenkinsUrl and the routes';
+  if (status >= 300 && status < 400) return 'Jenkins redirects webhooks: check jenkinsUrl (scheme, host and context path)';
+  return 'check Jenkins\' logs for why it refuses webhooks';
+}
+
+/** Every 3xx and 4xx except 408 and 429 (those are retried, not refusals). */
+export function defaultRefusalStatuses(): Set<number> {
+  const statuses = new Set<number>();
+  for (let s = 300; s < 500; s += 1) if (s !== 408 && s !== 429) statuses.add(s);
+  return statuses;
+}
+
+/**
+ * Parses `3xx,4xx` or `404,403,400`-style lists (what the stack writes into the environment).
+ * Throws with the offending entry.
+ */
+export function parseRefusalStatuses(text: string): Set<number> {
+  const statuses = new Set<number>();
+  for (const raw of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const range = /^([34])xx$/i.exec(raw);
+    if (range) {
+      const base = Number(range[1]) * 100;
+      for (let s = base; s < base + 100; s += 1) if (s !== 408 && s !== 429) statuses.add(s);
+      continue;
+    }
+    const status = Number(raw);
+    if (!Number.isInteger(status) || status < 300 || status > 499 || status === 408 || status === 429) {
+      throw new Error(`${JSON.stringify(raw)} is not a refusal status (3xx or 4xx other than 408 and 429, or "3xx"/"4xx")`);
+    }
+    statuses.add(status);
+  }
+  return statuses;
+}
