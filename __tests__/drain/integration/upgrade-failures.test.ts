@@ -36,7 +36,7 @@ async function cell(name: string, options: CellOptions = {}): Promise<Cell> {
   return c;
 }
 
-const dlq = (c: Cell) => deadLetters(world.fauxqs.sqs, c.queues.dlqUrl);
+const dlq = (c: Cell) => deadLetters(world.emulator.sqs, c.queues.dlqUrl);
 const spigot = (c: Cell) => world.ssm.parameter(c.parameterName);
 const puts = (c: Cell) => world.ssm.calls.filter((call) => call.name === c.parameterName && call.action === 'PutParameter');
 
