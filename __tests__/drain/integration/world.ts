@@ -311,3 +311,31 @@ export async function stopCell(cell: Cell): Promise<void> {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Registers a world on one SQS emulator for the enclosing suite (beforeAll/afterAll), and a
+ * `cell()` that creates cells the suite stops at the end.
+ */
+export function useWorld(backend: SqsBackend): { readonly world: () => World; readonly cell: (name: string, options?: CellOptions) => Promise<Cell> } {
+  let world: World | undefined;
+  const cells: Cell[] = [];
+  beforeAll(async () => {
+    world = await startWorld({ sqs: backend });
+  });
+  afterAll(async () => {
+    await Promise.all(cells.map(stopCell));
+    await world?.stop(); // undefined when the emulator did not start: keep that error in view
+  });
+  const current = (): World => {
+    if (!world) throw new Error(`the ${backend} world did not start`);
+    return world;
+  };
+  return {
+    world: current,
+    async cell(name, options = {}) {
+      const c = await createCell(current(), name, options);
+      cells.push(c);
+      return c;
+    },
+  };
+}
