@@ -9,40 +9,22 @@ import type { SqsBackend } from '../../support/sqs-backends';
 import { queueDepth } from '../../support/sqs-queues';
 import { WEBHOOK_SECRET, githubDelivery } from '../../support/webhooks';
 import {
-  createCell,
   deadLetters,
   depth,
   drainToEmpty,
   enqueue,
   invoke,
   ledger,
-  startWorld,
-  stopCell,
+  useWorld,
   type Cell,
   type SentDelivery,
-  type World,
 } from './world';
 
 /** Registers every scenario against one SQS emulator (one thin test file per backend). */
 export function drainScenarios(backend: SqsBackend): void {
-  let world: World;
-  const cells: Cell[] = [];
+  const { world: current, cell, cells } = useWorld(backend);
 
-  beforeAll(async () => {
-    world = await startWorld({ sqs: backend });
-  });
-  afterAll(async () => {
-    await Promise.all(cells.map(stopCell));
-    await world?.stop(); // undefined when the emulator did not start: keep that error in view
-  });
-
-  async function cell(name: string, options: Parameters<typeof createCell>[2] = {}): Promise<Cell> {
-    const c = await createCell(world, name, options);
-    cells.push(c);
-    return c;
-  }
-
-  const receives = (c: Cell) => world.proxy.count('ReceiveMessage', c.queues.queueUrl);
+  const receives = (c: Cell) => current().proxy.count('ReceiveMessage', c.queues.queueUrl);
   /** The EMF records (one per run) among the drain's output lines. */
   const emf = (output: readonly string[]) =>
     output.flatMap((line) => {
@@ -63,24 +45,24 @@ export function drainScenarios(backend: SqsBackend): void {
     ])('when the spigot is %s, the drain never calls ReceiveMessage and delivers nothing', async (label, value) => {
       const c = await cell(`closed-${value}`, { spigot: value });
       await enqueue(c, 6, 2);
-      if (label.startsWith('unreadable')) world.ssm.setFailure('unavailable');
+      if (label.startsWith('unreadable')) current().ssm.setFailure('unavailable');
       let invocation;
       try {
         invocation = await invoke(c);
       } finally {
-        world.ssm.setFailure(null);
+        current().ssm.setFailure(null);
       }
       expect(invocation.result.action).toBe('held (spigot closed)');
       expect(invocation.result.spigot).toBe('closed');
       expect(receives(c)).toBe(0);
-      expect(world.proxy.calls.filter((call) => call.queueUrl === c.queues.queueUrl)).toEqual([]);
+      expect(current().proxy.calls.filter((call) => call.queueUrl === c.queues.queueUrl)).toEqual([]);
       // The drain's own EMF count agrees with the proxy.
       expect(emf(invocation.output).map((r) => r.SqsCalls)).toEqual([0]);
       expect(c.jenkins.deliveries).toHaveLength(0);
       expect(c.jenkins.probeCount).toBe(0);
-      expect(await queueDepth(world.emulator.sqs, c.queues.queueUrl)).toEqual({ visible: 6, inFlight: 0 });
+      expect(await queueDepth(current().emulator.sqs, c.queues.queueUrl)).toEqual({ visible: 6, inFlight: 0 });
       // Nothing rewrote the operator's value.
-      expect(world.ssm.parameter(c.parameterName)?.value).toBe(value);
+      expect(current().ssm.parameter(c.parameterName)?.value).toBe(value);
       if (value === 'garbage') expect(invocation.output.join('\n')).toContain('unrecognised value');
       if (label.startsWith('unreadable')) expect(invocation.output.join('\n')).toContain('could not read the spigot parameter');
     });
@@ -101,8 +83,8 @@ export function drainScenarios(backend: SqsBackend): void {
         expect(accepted.filter((d) => d.repo === repo).map((d) => d.deliveryId)).toEqual(sent.filter((s) => s.repo === repo).map((s) => s.deliveryId));
       }
       expect(ledger(sent, c.jenkins)).toEqual({ delivered: 24, lost: [], outOfOrder: [], duplicates: 0, corrupted: [] });
-      expect(await depth(world, c)).toBe(0);
-      expect(await deadLetters(world.emulator.sqs, c.queues.dlqUrl)).toEqual([]);
+      expect(await depth(current(), c)).toBe(0);
+      expect(await deadLetters(current().emulator.sqs, c.queues.dlqUrl)).toEqual([]);
     });
 
     // The batch paths (several messages of one repository in hand at once) run only where a receive hands them out.
@@ -110,8 +92,8 @@ export function drainScenarios(backend: SqsBackend): void {
     it(`when a repository has several webhooks queued, one receive hands the drain ${several ? 'several of them (as SQS does)' : 'one of them (fauxqs)'}, and all arrive in order`, async () => {
       const c = await cell('group-batch');
       const sent = await enqueue(c, 12, 2);
-      await drainToEmpty(world, c, 4);
-      const batches = world.proxy.calls.filter((call) => call.queueUrl === c.queues.queueUrl && call.largestGroupBatch !== undefined);
+      await drainToEmpty(current(), c, 4);
+      const batches = current().proxy.calls.filter((call) => call.queueUrl === c.queues.queueUrl && call.largestGroupBatch !== undefined);
       const largest = Math.max(0, ...batches.map((call) => call.largestGroupBatch!));
       if (several) expect(largest).toBeGreaterThan(1);
       else expect(largest).toBe(1);
@@ -123,25 +105,25 @@ export function drainScenarios(backend: SqsBackend): void {
       await enqueue(c, 9, 3);
       const { result } = await invoke(c);
       expect(result.action).toBe('auto-closed');
-      const parameter = world.ssm.parameter(c.parameterName)!;
+      const parameter = current().ssm.parameter(c.parameterName)!;
       expect(parameter.value).toBe('closed');
       expect(parameter.description).toMatch(/^auto-closed by drain/);
       expect(parameter.description).toContain('/whoAmI/api/json');
       expect(parameter.description).toMatch(/ECONNREFUSED/);
       expect(receives(c)).toBe(0);
-      expect(await queueDepth(world.emulator.sqs, c.queues.queueUrl)).toEqual({ visible: 9, inFlight: 0 });
-      expect(await deadLetters(world.emulator.sqs, c.queues.dlqUrl)).toEqual([]);
+      expect(await queueDepth(current().emulator.sqs, c.queues.queueUrl)).toEqual({ visible: 9, inFlight: 0 });
+      expect(await deadLetters(current().emulator.sqs, c.queues.dlqUrl)).toEqual([]);
     });
 
     it('with Jenkins answering 503 (Retry-After: 1) to 30% of webhooks, repeated runs deliver everything in order and dead-letter nothing', async () => {
       const c = await cell('flaky-503', { jenkinsBehaviour: { kind: 'flaky', failureRate: 0.3, seed: 7, retryAfterSeconds: 1 } });
       const sent = await enqueue(c, 18, 3);
-      const runs = await drainToEmpty(world, c, 15);
+      const runs = await drainToEmpty(current(), c, 15);
       const busy = c.jenkins.deliveries.filter((d) => d.status === 503).length;
       expect(busy).toBeGreaterThan(0); // the fault really happened
-      expect(world.ssm.parameter(c.parameterName)?.value).toBe('open');
+      expect(current().ssm.parameter(c.parameterName)?.value).toBe('open');
       expect(ledger(sent, c.jenkins)).toEqual({ delivered: 18, lost: [], outOfOrder: [], duplicates: 0, corrupted: [] });
-      expect(await deadLetters(world.emulator.sqs, c.queues.dlqUrl)).toEqual([]);
+      expect(await deadLetters(current().emulator.sqs, c.queues.dlqUrl)).toEqual([]);
       expect(runs).toBeGreaterThanOrEqual(1);
     });
 
@@ -151,8 +133,8 @@ export function drainScenarios(backend: SqsBackend): void {
       const repo1 = sent.filter((s) => s.repo === 'octo-org/repo-1');
       const poison = repo1[1];
       await c.jenkins.setBehaviour({ kind: 'rejecting', deliveryIds: [poison.deliveryId] });
-      await drainToEmpty(world, c, 4);
-      const dlq = await deadLetters(world.emulator.sqs, c.queues.dlqUrl);
+      await drainToEmpty(current(), c, 4);
+      const dlq = await deadLetters(current().emulator.sqs, c.queues.dlqUrl);
       expect(dlq).toHaveLength(1);
       expect(dlq[0]).toMatchObject({ deliveryId: poison.deliveryId, status: '400', groupId: 'repo:octo-org/repo-1' });
       expect(dlq[0].reason).toContain('400');
@@ -175,11 +157,11 @@ export function drainScenarios(backend: SqsBackend): void {
       expect(stats.released).toBeLessThan(24);
       expect(stats.held).toBeGreaterThan(0); // received, not started: handed back
       expect(first.output.join('\n')).toContain('deadline near');
-      const left = await queueDepth(world.emulator.sqs, c.queues.queueUrl);
+      const left = await queueDepth(current().emulator.sqs, c.queues.queueUrl);
       expect(left).toEqual({ visible: 24 - stats.released, inFlight: 0 }); // held with visibility 0, not stranded
-      await drainToEmpty(world, c, 4);
+      await drainToEmpty(current(), c, 4);
       expect(ledger(sent, c.jenkins)).toEqual({ delivered: 24, lost: [], outOfOrder: [], duplicates: 0, corrupted: [] });
-      expect(await deadLetters(world.emulator.sqs, c.queues.dlqUrl)).toEqual([]);
+      expect(await deadLetters(current().emulator.sqs, c.queues.dlqUrl)).toEqual([]);
     });
 
     it('a smoke delivery (X-Spigot-Smoke) is deleted without reaching Jenkins', async () => {
@@ -191,8 +173,8 @@ export function drainScenarios(backend: SqsBackend): void {
       expect(result.stats?.discarded).toBe(2);
       expect(c.jenkins.deliveries.map((d) => d.deliveryId)).toEqual([...before, ...after].map((s) => s.deliveryId));
       expect(c.jenkins.deliveries.some((d) => smoke.some((s) => s.deliveryId === d.deliveryId))).toBe(false);
-      expect(await depth(world, c)).toBe(0);
-      expect(await deadLetters(world.emulator.sqs, c.queues.dlqUrl)).toEqual([]);
+      expect(await depth(current(), c)).toBe(0);
+      expect(await deadLetters(current().emulator.sqs, c.queues.dlqUrl)).toEqual([]);
     });
 
     it('a real event carrying the smoke header is still delivered: only pings are discarded', async () => {
@@ -212,12 +194,12 @@ export function drainScenarios(backend: SqsBackend): void {
     it('runs end on their own even when SQS is slow to answer ReceiveMessage (no lost wake-up), and deliver everything', async () => {
       const c = await cell('slow-receive');
       const sent = await enqueue(c, 12, 3);
-      world.proxy.setDelay('ReceiveMessage', 300);
+      current().proxy.setDelay('ReceiveMessage', 300);
       try {
         // MAX_RUN_SECONDS is 2: invoke() fails any run that has not returned after 10 s.
-        await drainToEmpty(world, c, 6);
+        await drainToEmpty(current(), c, 6);
       } finally {
-        world.proxy.setDelay('ReceiveMessage', 0);
+        current().proxy.setDelay('ReceiveMessage', 0);
       }
       expect(ledger(sent, c.jenkins)).toEqual({ delivered: 12, lost: [], outOfOrder: [], duplicates: 0, corrupted: [] });
     });
@@ -233,15 +215,15 @@ export function drainScenarios(backend: SqsBackend): void {
 
       const firstHealthy = await invoke(c);
       expect(firstHealthy.result).toMatchObject({ spigot: 'closed', action: 'held (spigot closed)' });
-      expect(world.ssm.parameter(c.parameterName)).toMatchObject({ value: 'closed', description: expect.stringMatching(/^auto-closed by drain.*healthy probes since: 1$/) });
+      expect(current().ssm.parameter(c.parameterName)).toMatchObject({ value: 'closed', description: expect.stringMatching(/^auto-closed by drain.*healthy probes since: 1$/) });
 
       const secondHealthy = await invoke(c);
       expect(secondHealthy.result).toMatchObject({ spigot: 'open', action: 'reopened' });
-      expect(world.ssm.parameter(c.parameterName)?.value).toBe('open');
+      expect(current().ssm.parameter(c.parameterName)?.value).toBe('open');
       expect(receives(c)).toBe(0); // nothing moved while closed
       expect(c.jenkins.deliveries).toHaveLength(0);
 
-      await drainToEmpty(world, c, 3);
+      await drainToEmpty(current(), c, 3);
       expect(ledger(sent, c.jenkins)).toEqual({ delivered: 6, lost: [], outOfOrder: [], duplicates: 0, corrupted: [] });
     });
 
@@ -250,15 +232,15 @@ export function drainScenarios(backend: SqsBackend): void {
       expect((await invoke(c)).result.action).toBe('auto-closed');
       await c.jenkins.setBehaviour('healthy');
       await invoke(c);
-      expect(world.ssm.parameter(c.parameterName)?.description).toMatch(/healthy probes since: 1$/);
+      expect(current().ssm.parameter(c.parameterName)?.description).toMatch(/healthy probes since: 1$/);
       await c.jenkins.setBehaviour('starting');
       await invoke(c);
-      expect(world.ssm.parameter(c.parameterName)).toMatchObject({ value: 'closed', description: expect.stringMatching(/healthy probes since: 0$/) });
+      expect(current().ssm.parameter(c.parameterName)).toMatchObject({ value: 'closed', description: expect.stringMatching(/healthy probes since: 0$/) });
       await c.jenkins.setBehaviour('healthy');
       await invoke(c);
-      expect(world.ssm.parameter(c.parameterName)?.value).toBe('closed');
+      expect(current().ssm.parameter(c.parameterName)?.value).toBe('closed');
       await invoke(c);
-      expect(world.ssm.parameter(c.parameterName)?.value).toBe('open');
+      expect(current().ssm.parameter(c.parameterName)?.value).toBe('open');
     });
 
     it('a spigot an operator closed is never reopened by the drain', async () => {
@@ -272,11 +254,11 @@ export function drainScenarios(backend: SqsBackend): void {
         const { result } = await invoke(c);
         expect(result).toMatchObject({ spigot: 'closed', action: 'held (spigot closed)' });
       }
-      expect(world.ssm.parameter(c.parameterName)).toMatchObject({ value: 'closed', description: 'closed by jane for the Jenkins upgrade', version: 1 });
-      expect(world.ssm.calls.filter((call) => call.name === c.parameterName && call.action === 'PutParameter')).toEqual([]);
+      expect(current().ssm.parameter(c.parameterName)).toMatchObject({ value: 'closed', description: 'closed by jane for the Jenkins upgrade', version: 1 });
+      expect(current().ssm.calls.filter((call) => call.name === c.parameterName && call.action === 'PutParameter')).toEqual([]);
       expect(receives(c)).toBe(0);
       expect(c.jenkins.deliveries).toHaveLength(0);
-      expect(await depth(world, c)).toBe(4);
+      expect(await depth(current(), c)).toBe(4);
     });
   });
 
@@ -286,18 +268,18 @@ export function drainScenarios(backend: SqsBackend): void {
       const sent = await enqueue(c, 9, 3);
       await enqueue(c, 1, 1, { smoke: true });
       await c.jenkins.setBehaviour({ kind: 'rejecting', deliveryIds: [sent[4].deliveryId] });
-      await drainToEmpty(world, c, 3);
+      await drainToEmpty(current(), c, 3);
       await c.jenkins.setBehaviour('quiet-down');
       await enqueue(c, 3, 3);
       expect((await invoke(c)).result.action).toBe('auto-closed');
       expect(c.jenkins.accepted().length).toBe(8);
 
       // Everything this file's drains printed so far, this cell's included.
-      const text = cells.flatMap((x) => x.output).join('\n');
+      const text = cells().flatMap((x) => x.output).join('\n');
       expect(text).toContain('dead-lettered webhook');
       const secrets = [c.jenkins.apiToken, Buffer.from(`${c.jenkins.user}:${c.jenkins.apiToken}`).toString('base64'), WEBHOOK_SECRET];
       for (const secret of secrets) expect(text).not.toContain(secret);
-      for (const s of cells.flatMap((x) => x.sent)) {
+      for (const s of cells().flatMap((x) => x.sent)) {
         const utf8 = s.body.toString('utf8');
         for (const fragment of [utf8.slice(0, 40), utf8.slice(200, 260), s.body.toString('base64').slice(0, 40), s.body.toString('base64').slice(400, 460)]) {
           expect(text).not.toContain(fragment);

@@ -316,7 +316,12 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
  * Registers a world on one SQS emulator for the enclosing suite (beforeAll/afterAll), and a
  * `cell()` that creates cells the suite stops at the end.
  */
-export function useWorld(backend: SqsBackend): { readonly world: () => World; readonly cell: (name: string, options?: CellOptions) => Promise<Cell> } {
+export function useWorld(backend: SqsBackend): {
+  readonly world: () => World;
+  readonly cell: (name: string, options?: CellOptions) => Promise<Cell>;
+  /** Every cell made so far. */
+  readonly cells: () => readonly Cell[];
+} {
   let world: World | undefined;
   const cells: Cell[] = [];
   beforeAll(async () => {
@@ -332,6 +337,7 @@ export function useWorld(backend: SqsBackend): { readonly world: () => World; re
   };
   return {
     world: current,
+    cells: () => cells,
     async cell(name, options = {}) {
       const c = await createCell(current(), name, options);
       cells.push(c);
