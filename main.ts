@@ -1,6 +1,7 @@
 import { App } from 'cdktf';
 import path from 'node:path';
 import { ConfigError, configPath, isPlaceholderJenkinsUrl, loadConfig } from './stacks/config';
+import { resolveSourcePolicy } from './stacks/source-policy';
 import { SpigotStack } from './stacks/spigot-stack';
 import { localStatePath, localStateWarning } from './stacks/state-path';
 
@@ -15,6 +16,9 @@ try {
   );
   if (isPlaceholderJenkinsUrl(config.jenkinsUrl)) {
     console.error(`warning: jenkinsUrl is the placeholder ${config.jenkinsUrl}: terraform plan and apply will refuse this stack until spigot.config.json sets your Jenkins URL.`);
+  }
+  if (resolveSourcePolicy(config).kind === 'unchosen') {
+    console.error('warning: allowedSources is not set: terraform plan and apply will refuse this stack until spigot.config.json chooses ["github"], a list of CIDR blocks, or ["anyone"] (README "Who may send webhooks").');
   }
   const localState = localStatePath(config.name, config.backend);
   if (localState !== undefined) console.error(`warning: ${localStateWarning(localState)}`);

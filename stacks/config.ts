@@ -8,14 +8,22 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseRefusalStatuses } from '../functions/drain/core/refusal-judge';
-import { isIP } from 'node:net';
 import path from 'node:path';
+import { SOURCE_CHOICES, cidrListProblem, isCidr, resolveSourcePolicy, sourceEntryProblem } from './source-policy';
 
 export interface ThrottleConfig {
   /** Steady-state requests per second for the whole stage. @default 50 */
   readonly rateLimit: number;
   /** Burst capacity. @default 100 */
   readonly burstLimit: number;
+}
+
+export interface WafConfig {
+  /**
+   * Requests one source IP may make in any 5 minutes; beyond that AWS WAF answers 429 until it
+   * slows down (10 to 2,000,000,000). GitHub sends from few addresses: stay above its peak rate.
+   */
+  readonly ratePer5Minutes: number;
 }
 
 export interface ProbeConfig {
@@ -127,9 +135,17 @@ export interface SpigotConfig {
   readonly jenkinsUrl: string;
   /** Webhook paths accepted (POST only). @default ["/github-webhook/", "/generic-webhook-trigger/invoke"] */
   readonly routes: readonly string[];
-  /** Source CIDRs allowed to call the API (e.g. GitHub's hook ranges). @default [] (anyone) */
+  /**
+   * Who may call the API: CIDR blocks and the preset "github" (GitHub.com's webhook ranges), or
+   * exactly ["anyone"] (README "Who may send webhooks"). @default undefined (nothing chosen:
+   * synth works, plan and apply refuse)
+   */
+  readonly allowedSources?: readonly string[];
+  /** The older spelling of `allowedSources` with CIDR blocks only; non-empty counts as a choice. @default [] */
   readonly allowedSourceCidrs: readonly string[];
   readonly throttle: ThrottleConfig;
+  /** AWS WAF rate limit per source IP in front of the stage; billed, so off. @default undefined (no WAF) */
+  readonly waf?: WafConfig;
   /**
    * Set the account-wide API Gateway CloudWatch Logs role that stage logging needs. It is one
    * setting per account and region, so exactly one stack (or nothing but the AWS CLI) should own
@@ -191,7 +207,6 @@ export class ConfigError extends Error {
 /** CloudWatch Logs accepts only these retention values. */
 const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 const ROUTE = /^(\/[A-Za-z0-9._-]+)+\/?$/;
-const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$|^[0-9a-fA-F:]+\/\d{1,3}$/;
 
 type Json = unknown;
 const isObject = (v: Json): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -274,19 +289,38 @@ function checkRoutes(c: Checker, routes: Json): void {
   });
 }
 
-function checkCidrs(c: Checker, cidrs: Json): void {
+function checkSources(c: Checker, sources: Json, cidrs: Json): void {
   if (!Array.isArray(cidrs)) {
-    c.fail('allowedSourceCidrs', 'must be a list of CIDR blocks such as ["192.30.252.0/22"], or [] to allow any source');
+    c.fail('allowedSourceCidrs', 'must be a list of CIDR blocks such as ["192.30.252.0/22"] (or leave it out and use allowedSources)');
+  } else {
+    cidrs.forEach((cidr, i) => {
+      if (!isCidr(cidr)) c.fail(`allowedSourceCidrs[${i}]`, `must be a CIDR block such as "192.30.252.0/22", got ${JSON.stringify(cidr)}`);
+    });
+  }
+  if (sources === undefined) return;
+  if (!Array.isArray(sources) || sources.length === 0) {
+    c.fail('allowedSources', `must choose who may call the API: ${SOURCE_CHOICES}`);
     return;
   }
-  cidrs.forEach((cidr, i) => {
-    const [address, prefix] = String(cidr).split('/');
-    const family = isIP(address ?? '');
-    const maxPrefix = family === 4 ? 32 : 128;
-    if (!CIDR.test(String(cidr)) || family === 0 || Number(prefix) > maxPrefix) {
-      c.fail(`allowedSourceCidrs[${i}]`, `must be a CIDR block such as "192.30.252.0/22", got ${JSON.stringify(cidr)}`);
-    }
+  sources.forEach((entry, i) => {
+    const problem = sourceEntryProblem(entry, sources);
+    if (problem) c.fail(`allowedSources[${i}]`, problem);
   });
+  if (Array.isArray(cidrs) && cidrs.length > 0) {
+    c.fail('allowedSourceCidrs', 'is the older spelling of allowedSources, and both are set: move its CIDR blocks into allowedSources and remove allowedSourceCidrs');
+  }
+}
+
+/** Once the entries are valid: the expanded list must fit one resource policy. */
+function checkSourcePolicySize(c: Checker, value: Record<string, Json>): void {
+  const policy = resolveSourcePolicy({ allowedSources: value.allowedSources as string[] | undefined, allowedSourceCidrs: value.allowedSourceCidrs as string[] });
+  const problem = policy.kind === 'restricted' ? cidrListProblem(policy.cidrs) : undefined;
+  if (problem) c.fail(value.allowedSources !== undefined ? 'allowedSources' : 'allowedSourceCidrs', problem);
+}
+
+function checkWaf(c: Checker, w: Json): void {
+  if (!c.section(w, 'waf', { ratePer5Minutes: 0 })) return;
+  c.int(w.ratePer5Minutes, 'waf.ratePer5Minutes', 10, 2_000_000_000);
 }
 
 function checkDrain(c: Checker, d: Record<string, Json>): void {
@@ -415,12 +449,15 @@ function checkHold(c: Checker, h: Json): void {
 export function validateConfig(value: Json, source = 'the configuration'): SpigotConfig {
   const c = new Checker(source);
   if (!isObject(value)) throw new ConfigError([`the configuration must be a JSON object (in ${source})`]);
-  c.unknownKeys(value, { ...DEFAULT_CONFIG, domain: 0 } as unknown as Record<string, unknown>, '');
+  c.unknownKeys(value, { ...DEFAULT_CONFIG, allowedSources: 0, waf: 0, domain: 0 } as unknown as Record<string, unknown>, '');
   c.text(value.name, 'name', /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/, 'must be 2-32 lower-case letters, digits or dashes, starting with a letter');
   c.text(value.region, 'region', /^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as "eu-west-1"');
   checkJenkinsUrl(c, value.jenkinsUrl);
   checkRoutes(c, value.routes);
-  checkCidrs(c, value.allowedSourceCidrs);
+  const sourceProblems = c.problems.length;
+  checkSources(c, value.allowedSources, value.allowedSourceCidrs);
+  if (c.problems.length === sourceProblems) checkSourcePolicySize(c, value);
+  if (value.waf !== undefined) checkWaf(c, value.waf);
   if (!isObject(value.throttle)) c.fail('throttle', 'must be {"rateLimit": n, "burstLimit": n}');
   else {
     c.unknownKeys(value.throttle, DEFAULT_CONFIG.throttle as unknown as Record<string, unknown>, 'throttle.');

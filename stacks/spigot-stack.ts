@@ -8,8 +8,10 @@ import { DrainFunction } from './constructs/drain-function';
 import { drainLogGroupName } from './resource-names';
 import { EncryptionKey } from './constructs/encryption-key';
 import { Operations } from './constructs/operations';
+import { SourceRateLimit } from './constructs/source-rate-limit';
 import { SpigotParameter } from './constructs/spigot-parameter';
 import { STAGE_NAME, WebhookApi, accessLogGroupName, executionLogGroupName } from './constructs/webhook-api';
+import { resolveSourcePolicy, untrustedRefusalStatuses } from './source-policy';
 import { configureBackend } from './state-backend';
 
 /** Terraform versions the synthesized JSON is written for; .terraform-version must satisfy it. */
@@ -26,6 +28,7 @@ export class SpigotStack extends TerraformStack {
   readonly drain: DrainFunction;
   readonly operations: Operations;
   readonly domain?: CustomDomain;
+  readonly rateLimit?: SourceRateLimit;
   /** Route -> the URL senders should be configured with (the custom domain's, when there is one). */
   readonly webhookUrls: Record<string, string>;
 
@@ -47,6 +50,7 @@ export class SpigotStack extends TerraformStack {
       maxReceiveCount: config.maxReceiveCount,
     });
     this.spigot = new SpigotParameter(this, 'spigot', { name: config.name });
+    const sourcePolicy = resolveSourcePolicy(config);
     this.api = new WebhookApi(this, 'ingest', {
       name: config.name,
       region: config.region,
@@ -56,7 +60,7 @@ export class SpigotStack extends TerraformStack {
       queueName: this.buffer.queue.name,
       kmsKeyArn: key.arn,
       throttle: config.throttle,
-      allowedSourceCidrs: config.allowedSourceCidrs,
+      sourcePolicy,
       logRetentionDays: config.logRetentionDays,
       manageAccountLoggingRole: config.manageApiGatewayAccountRole,
     });
@@ -76,7 +80,11 @@ export class SpigotStack extends TerraformStack {
       kmsKeyArn: key.arn,
       logRetentionDays: config.logRetentionDays,
       drain: config.drain,
+      untrustedRefusalStatuses: untrustedRefusalStatuses(sourcePolicy, config.drain),
     });
+    if (config.waf) {
+      this.rateLimit = new SourceRateLimit(this, 'waf', { name: config.name, stageArn: this.api.stage.arn, ratePer5Minutes: config.waf.ratePer5Minutes });
+    }
     encryption.encryptLogGroups([
       drainLogGroupName(config.name),
       accessLogGroupName(config.name),
@@ -92,6 +100,7 @@ export class SpigotStack extends TerraformStack {
       deadLetterQueueName: this.buffer.deadLetterQueue.name,
       drainFunctionName: this.drain.function.functionName,
       accessLogGroupName: this.api.accessLogGroup.name,
+      waf: this.rateLimit?.metricNames,
       alarms: config.alarms,
     });
 

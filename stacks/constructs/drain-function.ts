@@ -30,6 +30,11 @@ export interface DrainFunctionOptions {
   readonly kmsKeyArn: string;
   readonly logRetentionDays: number;
   readonly drain: DrainConfig;
+  /**
+   * Jenkins statuses that never count toward a systemic close, because anyone can cause them
+   * (see untrustedRefusalStatuses in ../source-policy.ts). @default [] (every refusal counts)
+   */
+  readonly untrustedRefusalStatuses?: readonly string[];
 }
 
 
@@ -98,6 +103,7 @@ export class DrainFunction extends Construct {
       REFUSALS_FROM_REPOSITORIES: String(d.refusals.fromRepositories),
       // "none": every refusal is dead-lettered at once (an empty variable would mean the default).
       REFUSAL_STATUSES: d.refusals.statuses.length > 0 ? d.refusals.statuses.join(',') : 'none',
+      ...(options.untrustedRefusalStatuses?.length ? { REFUSALS_UNTRUSTED_STATUSES: options.untrustedRefusalStatuses.join(',') } : {}),
       HOLD_SECONDS: String(d.hold.defaultSeconds),
       MIN_HOLD_SECONDS: String(d.hold.minSeconds),
       MAX_HOLD_SECONDS: String(d.hold.maxSeconds),
