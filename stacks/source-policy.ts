@@ -29,6 +29,9 @@ export const GITHUB_HOOK_RANGES_CHECKED = '2026-12-01';
 /** Named lists an `allowedSources` entry may stand for. */
 export const SOURCE_PRESETS: Readonly<Record<string, readonly string[]>> = { github: GITHUB_HOOK_RANGES };
 
+/** Own keys only: "toString" is not a preset. */
+const isPreset = (entry: unknown): entry is string => typeof entry === 'string' && Object.hasOwn(SOURCE_PRESETS, entry);
+
 /** The one entry that opens the API to every source; it must stand alone. */
 export const ANYONE = 'anyone';
 
@@ -56,12 +59,12 @@ export function sourceEntryProblem(entry: unknown, entries: readonly unknown[]):
   if (entry === ANYONE) {
     return entries.length === 1 ? undefined : `"anyone" lets every source in, so it must be the only entry: use ["anyone"], or remove it to allow only the other entries`;
   }
-  if (typeof entry === 'string' && entry in SOURCE_PRESETS) return undefined;
+  if (isPreset(entry)) return undefined;
   if (isCidr(entry)) return undefined;
   if (typeof entry === 'string' && isIP(entry) !== 0) {
     return `${JSON.stringify(entry)} is an address without a prefix length: write "${entry}/${isIP(entry) === 4 ? 32 : 128}" for that one address`;
   }
-  if (typeof entry === 'string' && entry.toLowerCase() in SOURCE_PRESETS) return `presets are lower-case: write ${JSON.stringify(entry.toLowerCase())}`;
+  if (typeof entry === 'string' && isPreset(entry.toLowerCase())) return `presets are lower-case: write ${JSON.stringify(entry.toLowerCase())}`;
   return `must be a CIDR block such as "192.30.252.0/22", the preset "github", or (alone) "anyone", got ${JSON.stringify(entry)}`;
 }
 
@@ -89,7 +92,7 @@ export function resolveSourcePolicy(config: SourceSettings): SourcePolicy {
   return { kind: 'restricted', cidrs: expand(entries) };
 }
 
-const expand = (entries: readonly string[]): string[] => [...new Set(entries.flatMap((entry) => SOURCE_PRESETS[entry] ?? [entry]))];
+const expand = (entries: readonly string[]): string[] => [...new Set(entries.flatMap((entry) => (isPreset(entry) ? SOURCE_PRESETS[entry] : [entry])))];
 
 /**
  * Jenkins statuses that must not count toward a systemic close. With the API open to anyone and

@@ -192,6 +192,7 @@ describe('source policy configuration errors', () => {
   it('when an entry is neither a CIDR block nor a preset, it lists what an entry may be; a preset in the wrong case is named', () => {
     expect(problemFor({ allowedSources: ['gitlab'] })).toMatch(/^allowedSources\[0\]: must be a CIDR block such as "192\.30\.252\.0\/22", the preset "github", or \(alone\) "anyone", got "gitlab"/);
     expect(problemFor({ allowedSources: ['10.0.0.0/33'] })).toMatch(/^allowedSources\[0\]: must be a CIDR block/);
+    expect(problemFor({ allowedSources: ['toString'] })).toMatch(/^allowedSources\[0\]: must be a CIDR block/);
     expect(problemFor({ allowedSources: ['GitHub'] })).toContain('write "github"');
   });
 
