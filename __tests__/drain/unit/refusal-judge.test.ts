@@ -82,6 +82,23 @@ describe('RefusalJudge', () => {
   });
 });
 
+describe('RefusalJudge with untrusted statuses', () => {
+  const untrusted = () => new RefusalJudge({ afterWebhooks: 2, fromRepositories: 2, statuses: defaultRefusalStatuses(), untrusted: new Set([400]) });
+
+  it('when an untrusted status (a 400 anyone can provoke) comes from many repositories, it parks but never closes the spigot', () => {
+    const j = untrusted();
+    for (let i = 0; i < 20; i += 1) expect(j.refused(`repo-${i}`, 400).kind).toBe('park');
+    expect(j.atRunEnd().kind).toBe('park');
+  });
+
+  it('when other statuses come alongside, they still close as usual', () => {
+    const j = untrusted();
+    j.refused('a', 400);
+    j.refused('b', 404);
+    expect(j.refused('c', 404).kind).toBe('systemic');
+  });
+});
+
 describe('systemicReason', () => {
   it.each([
     [404, /GitHub plugin/],

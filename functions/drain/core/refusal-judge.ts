@@ -23,6 +23,12 @@ export interface RefusalPolicy {
   readonly fromRepositories: number;
   /** Statuses judged this way; any other refusal is dead-lettered at once. @default every 3xx and 4xx */
   readonly statuses: ReadonlySet<number>;
+  /**
+   * Judged statuses an outsider can produce at will (a 400 for a forged signature when anyone
+   * may send and the drain does not verify): parked and confirmed like the others, but they never
+   * close the spigot. @default none
+   */
+  readonly untrusted?: ReadonlySet<number>;
 }
 
 export type RefusalVerdict =
@@ -51,7 +57,7 @@ export class RefusalJudge {
     run.webhooks += 1;
     run.repositories.add(repository);
     this.runs.set(kind, run);
-    if (kind !== 'signature' && this.isSystemic(run)) {
+    if (kind !== 'signature' && !this.policy.untrusted?.has(kind) && this.isSystemic(run)) {
       return { kind: 'systemic', reason: systemicReason(kind, run.webhooks, run.repositories.size) };
     }
     return { kind: 'park' };
@@ -71,6 +77,7 @@ export class RefusalJudge {
   atRunEnd(): RefusalVerdict {
     if (this.acceptedAny) return { kind: 'park' };
     for (const [kind, run] of this.runs) {
+      if (kind !== 'signature' && this.policy.untrusted?.has(kind)) continue;
       const enough = kind === 'signature' ? this.isSystemic(run) : run.repositories.size >= this.policy.fromRepositories;
       if (enough) return { kind: 'systemic', reason: systemicReason(kind, run.webhooks, run.repositories.size) };
     }

@@ -27,7 +27,7 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const now = deps.now ?? Date.now;
   const stats: ReleaseStats = {
-    released: 0, held: 0, retried: 0, deadLettered: 0, discarded: 0, refused: 0, redelivered: 0, deleteFailures: 0,
+    released: 0, held: 0, retried: 0, deadLettered: 0, discarded: 0, refused: 0, signatureMismatches: 0, redelivered: 0, deleteFailures: 0,
     receiveCalls: 0, oldestAgeMs: 0, stoppedBecause: 'budget',
   };
   const ready: GroupBatch[] = [];
@@ -95,9 +95,11 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
         deps.log.info('discarded webhook without sending', { messageId: message.messageId, reason: disposition.reason });
         return { kind: 'delivered' };
       case 'dead-letter':
+        if (disposition.signatureMismatch) stats.signatureMismatches += 1;
         await deadLetter(message, disposition.status, disposition.reason);
         return { kind: 'delivered' };
       case 'refuse':
+        if (disposition.refusal === 'signature') stats.signatureMismatches += 1;
         return { kind: 'refused', refusal: disposition.refusal, reason: disposition.reason };
       case 'send': {
         const delivery = await deliver(message, deliverContext);

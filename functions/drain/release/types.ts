@@ -9,7 +9,7 @@ import type { TimeBudget } from '../core/time-budget';
 export type Disposition =
   | { readonly kind: 'send' }
   | { readonly kind: 'discard'; readonly reason: string }
-  | { readonly kind: 'dead-letter'; readonly status?: number; readonly reason: string }
+  | { readonly kind: 'dead-letter'; readonly status?: number; readonly reason: string; readonly signatureMismatch?: boolean }
   /** Refused without asking Jenkins (the drain's own signature check): judged like a Jenkins refusal. */
   | { readonly kind: 'refuse'; readonly refusal: RefusalKind; readonly reason: string };
 
@@ -51,6 +51,8 @@ export interface ReleaseStats {
   discarded: number;
   /** Webhooks refused (by Jenkins or the signature check), whatever the verdict. */
   refused: number;
+  /** Deliveries whose signature failed the drain's check (forged, or a rotated secret). */
+  signatureMismatches: number;
   redelivered: number;
   deleteFailures: number;
   receiveCalls: number;
