@@ -12,7 +12,7 @@ import { parseSpigotState } from '../shared/spigot-state';
 import { SMOKE_HEADER } from '../shared/webhook-headers';
 import { autoCloseDescription, drainOwnsClose, withHealthyProbes } from './core/spigot-state';
 import { TimeBudget } from './core/time-budget';
-import { releaseHeldWebhooks, type Disposition, type ReleaseLog, type ReleaseStats } from './release';
+import { releaseHeldWebhooks, type Disposition, type DrainMemory, type ReleaseLog, type ReleaseStats } from './release';
 import type { DrainSettings } from './settings';
 import { decodeEnvelope, headerValue, type WebhookEnvelope } from '../shared/envelope';
 import type { HeldWebhook } from './adapters/buffer-queue';
@@ -36,6 +36,8 @@ export interface DrainDeps {
   readonly secrets: () => Promise<DrainSecrets>;
   /** Repositories the webhook secret verified recently; kept across runs by the entry point. */
   readonly senders?: SenderTrust;
+  /** When Jenkins last accepted a webhook; kept across runs by the entry point. */
+  readonly memory?: DrainMemory;
   readonly log: ReleaseLog;
   readonly remainingMs: () => number;
   readonly now?: () => number;
@@ -144,6 +146,7 @@ export async function runDrain(deps: DrainDeps, trigger: DrainTrigger): Promise<
       // The cache starts from the read above, so a close during the probe is seen at once.
       spigotOpen: cachedSpigotCheck(deps, settings.stateRecheckMs, now, startedAt),
       rateLimiter: settings.ratePerSecond ? new RateLimiter(settings.ratePerSecond) : undefined,
+      memory: deps.memory,
       now,
     },
     {

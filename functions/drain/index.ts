@@ -7,7 +7,7 @@ import { RunLease, leaseSettings } from './adapters/run-lease';
 import { SpigotSwitch, readSecret } from './adapters/spigot-switch';
 import { lastRunRecord, probeJenkins, runDrain, type DrainResult, type DrainSecrets, type DrainTrigger } from './drain';
 import { publishMetrics } from './metrics';
-import type { ReleaseLog } from './release';
+import type { DrainMemory, ReleaseLog } from './release';
 import { readSettings } from './settings';
 import { SenderTrust } from './core/sender-trust';
 import { errorMessage } from '../shared/error-message';
@@ -36,6 +36,7 @@ const lease = leaseConfig.queueUrl ? new RunLease(sqs, leaseConfig.queueUrl) : u
 
 // Which repositories the webhook secret verified: lives as long as the container, across runs.
 const senders = new SenderTrust();
+const memory: DrainMemory = {};
 
 const SECRET_TTL_MS = 5 * 60 * 1000;
 let cachedSecrets: { value: DrainSecrets; at: number } | undefined;
@@ -125,7 +126,7 @@ async function drainOnce(event: DrainEvent | undefined, context: LambdaContext):
   let result: DrainResult;
   try {
     result = await runDrain(
-      { settings, queue, spigot, jenkins, secrets, senders, log, remainingMs: () => context.getRemainingTimeInMillis() },
+      { settings, queue, spigot, jenkins, secrets, senders, memory, log, remainingMs: () => context.getRemainingTimeInMillis() },
       trigger,
     );
   } catch (error) {
