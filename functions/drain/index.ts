@@ -7,8 +7,9 @@ import { RunLease, leaseSettings } from './adapters/run-lease';
 import { SpigotSwitch, readSecret } from './adapters/spigot-switch';
 import { lastRunRecord, probeJenkins, runDrain, type DrainResult, type DrainSecrets, type DrainTrigger } from './drain';
 import { publishMetrics } from './metrics';
-import type { ReleaseLog } from './release';
+import type { DrainMemory, ReleaseLog } from './release';
 import { readSettings } from './settings';
+import { SenderTrust } from './core/sender-trust';
 import { errorMessage } from '../shared/error-message';
 
 // Read once per cold start: a bad environment fails here, loudly, before any message moves.
@@ -32,6 +33,10 @@ const spigot = new SpigotSwitch(ssm, settings.spigotParameterName);
 const jenkins = new JenkinsClient(settings.jenkinsUrl, settings.concurrency);
 const leaseConfig = leaseSettings(process.env);
 const lease = leaseConfig.queueUrl ? new RunLease(sqs, leaseConfig.queueUrl) : undefined;
+
+// Which repositories the webhook secret verified: lives as long as the container, across runs.
+const senders = new SenderTrust();
+const memory: DrainMemory = {};
 
 const SECRET_TTL_MS = 5 * 60 * 1000;
 let cachedSecrets: { value: DrainSecrets; at: number } | undefined;
@@ -121,7 +126,7 @@ async function drainOnce(event: DrainEvent | undefined, context: LambdaContext):
   let result: DrainResult;
   try {
     result = await runDrain(
-      { settings, queue, spigot, jenkins, secrets, log, remainingMs: () => context.getRemainingTimeInMillis() },
+      { settings, queue, spigot, jenkins, secrets, senders, memory, log, remainingMs: () => context.getRemainingTimeInMillis() },
       trigger,
     );
   } catch (error) {
@@ -135,6 +140,8 @@ async function drainOnce(event: DrainEvent | undefined, context: LambdaContext):
     // Jenkins up but refusing webhooks from several repositories: a broken plugin, proxy or secret.
     SystemicRefusals: s?.systemicRefusal ? 1 : 0,
     Refused: s?.refused ?? 0,
+    // Forged deliveries (or a rotated secret): the forged-deliveries alarm watches this.
+    SignatureMismatches: s?.signatureMismatches ?? 0,
     ProbeFailures: result.probeFailed ? 1 : 0,
     Released: s?.released ?? 0,
     Held: s?.held ?? 0,

@@ -197,10 +197,10 @@ export interface DeadLetter {
 }
 
 /** Reads every message in the DLQ, then makes them visible again so a later look sees them too. */
-export async function deadLetters(sqs: SQSClient, dlqUrl: string): Promise<DeadLetter[]> {
+export async function deadLetters(sqs: SQSClient, dlqUrl: string, maxPages = 50): Promise<DeadLetter[]> {
   const out: DeadLetter[] = [];
   const handles: string[] = [];
-  for (let i = 0; i < 50; i += 1) {
+  for (let i = 0; i < maxPages; i += 1) {
     const page = await sqs.send(
       new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['MessageGroupId'] }),
     );
