@@ -40,7 +40,12 @@ export type SourcePolicy =
   | { readonly kind: 'unchosen' }
   | { readonly kind: 'anyone' }
   /** Only these CIDR blocks (presets expanded, duplicates dropped) may invoke the API. */
-  | { readonly kind: 'restricted'; readonly cidrs: readonly string[] };
+  | {
+      readonly kind: 'restricted';
+      readonly cidrs: readonly string[];
+      /** A shared service's ranges (the "github" preset): any account there can point a hook at the API. */
+      readonly sharedSenders: boolean;
+    };
 
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$|^[0-9a-fA-F:]+\/\d{1,3}$/;
 
@@ -89,16 +94,19 @@ export function resolveSourcePolicy(config: SourceSettings): SourcePolicy {
   const entries = config.allowedSources && config.allowedSources.length > 0 ? config.allowedSources : config.allowedSourceCidrs;
   if (entries.length === 0) return { kind: 'unchosen' };
   if (entries.length === 1 && entries[0] === ANYONE) return { kind: 'anyone' };
-  return { kind: 'restricted', cidrs: expand(entries) };
+  return { kind: 'restricted', cidrs: expand(entries), sharedSenders: entries.some(isPreset) };
 }
 
 const expand = (entries: readonly string[]): string[] => [...new Set(entries.flatMap((entry) => (isPreset(entry) ? SOURCE_PRESETS[entry] : [entry])))];
 
 /**
- * Jenkins statuses that must not count toward a systemic close. With the API open to anyone and
- * the drain not verifying signatures, a 400 is what any outsider gets by posting a forged delivery,
- * so a run of them says nothing about Jenkins (README "Who may send webhooks").
+ * Jenkins statuses that must not count toward a systemic close. With the drain not verifying
+ * signatures and the API open to anyone, or to a shared service's ranges (anyone with a GitHub
+ * account can point a hook at it from GitHub's addresses), a 400 is what any outsider gets by
+ * posting a forged delivery, so a run of them says nothing about Jenkins (README "Who may send
+ * webhooks"). Only the operator's own CIDRs (GitHub Enterprise, self-hosted GitLab) are trusted.
  */
 export function untrustedRefusalStatuses(policy: SourcePolicy, drain: { readonly webhookSecretParameterName?: string }): string[] {
-  return policy.kind === 'anyone' && !drain.webhookSecretParameterName ? ['400'] : [];
+  const outsidersCanSend = policy.kind === 'anyone' || (policy.kind === 'restricted' && policy.sharedSenders);
+  return outsidersCanSend && !drain.webhookSecretParameterName ? ['400'] : [];
 }

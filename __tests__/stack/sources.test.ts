@@ -62,7 +62,7 @@ describe('source policy', () => {
     expect(allowedCidrs(older)).toEqual(['192.30.252.0/22', '185.199.108.0/22']);
     expect(onlyResourceOfType(older, 'aws_api_gateway_rest_api_policy')[1]).toEqual(onlyResourceOfType(newer, 'aws_api_gateway_rest_api_policy')[1]);
     expect(redeploymentHash(older)).toBe(redeploymentHash(newer));
-    expect(resolveSourcePolicy({ allowedSourceCidrs: ['192.30.252.0/22'] })).toEqual({ kind: 'restricted', cidrs: ['192.30.252.0/22'] });
+    expect(resolveSourcePolicy({ allowedSourceCidrs: ['192.30.252.0/22'] })).toEqual({ kind: 'restricted', cidrs: ['192.30.252.0/22'], sharedSenders: false });
   });
 
   it('when allowedSources is ["anyone"], there is no resource policy and the plan-time check passes', () => {
@@ -150,14 +150,17 @@ describe('optional AWS WAF rate limit per source IP', () => {
 });
 
 describe('what a Jenkins 400 means to the drain', () => {
-  it('when anyone may send and the drain does not verify signatures, 400s are untrusted (REFUSALS_UNTRUSTED_STATUSES=400)', () => {
+  it('when anyone (or any GitHub account, through the github preset) may send and the drain does not verify signatures, 400s are untrusted (REFUSALS_UNTRUSTED_STATUSES=400)', () => {
     expect(drainEnvironment({ allowedSources: ['anyone'] }).REFUSALS_UNTRUSTED_STATUSES).toBe('400');
+    expect(drainEnvironment({ allowedSources: ['github'] }).REFUSALS_UNTRUSTED_STATUSES).toBe('400');
+    expect(drainEnvironment({ allowedSources: ['github', '203.0.113.0/24'] }).REFUSALS_UNTRUSTED_STATUSES).toBe('400');
   });
 
-  it('when the drain verifies signatures, or the sources are restricted or not chosen, the variable is absent', () => {
+  it('when the drain verifies signatures, or the sources are the operator\'s own CIDRs or not chosen, the variable is absent', () => {
     const cases = [
       { allowedSources: ['anyone'], drain: { webhookSecretParameterName: '/jenkins/hook-secret' } },
-      { allowedSources: ['github'] },
+      { allowedSources: ['github'], drain: { webhookSecretParameterName: '/jenkins/hook-secret' } },
+      { allowedSources: ['203.0.113.0/24'] },
       { allowedSourceCidrs: ['203.0.113.0/24'] },
       {},
     ];
