@@ -38,6 +38,8 @@ export interface DrainDeps {
   readonly senders?: SenderTrust;
   /** When Jenkins last accepted a webhook; kept across runs by the entry point. */
   readonly memory?: DrainMemory;
+  /** A long-running entry point shutting down: the run stops as if the spigot closed. */
+  readonly stopRequested?: () => boolean;
   readonly log: ReleaseLog;
   readonly remainingMs: () => number;
   readonly now?: () => number;
@@ -198,6 +200,7 @@ function cachedSpigotCheck(deps: DrainDeps, intervalMs: number, now: () => numbe
   let checkedAt = readAt;
   let open = true;
   return async () => {
+    if (deps.stopRequested?.()) return false;
     if (now() - checkedAt < intervalMs) return open;
     checkedAt = now();
     try {
