@@ -1,7 +1,9 @@
 import { App } from 'cdktf';
 import path from 'node:path';
-import { ConfigError, configPath, loadConfig } from './stacks/config';
+import { ConfigError, configPath, isPlaceholderJenkinsUrl, loadConfig } from './stacks/config';
+import { resolveSourcePolicy } from './stacks/source-policy';
 import { SpigotStack } from './stacks/spigot-stack';
+import { localStatePath, localStateWarning } from './stacks/state-path';
 
 try {
   const source = configPath();
@@ -12,6 +14,14 @@ try {
   console.log(
     `Synthesized stack "${config.name}" (${source ?? 'embedded default configuration'}) to ${path.join(app.outdir, 'stacks', config.name, 'cdk.tf.json')}`,
   );
+  if (isPlaceholderJenkinsUrl(config.jenkinsUrl)) {
+    console.error(`warning: jenkinsUrl is the placeholder ${config.jenkinsUrl}: terraform plan and apply will refuse this stack until spigot.config.json sets your Jenkins URL.`);
+  }
+  if (resolveSourcePolicy(config).kind === 'unchosen') {
+    console.error('warning: allowedSources is not set: terraform plan and apply will refuse this stack until spigot.config.json chooses ["github"], a list of CIDR blocks, or ["anyone"] (README "Who may send webhooks").');
+  }
+  const localState = localStatePath(config.name, config.backend);
+  if (localState !== undefined) console.error(`warning: ${localStateWarning(localState)}`);
 } catch (error) {
   if (error instanceof ConfigError) {
     console.error(error.message);

@@ -3,9 +3,11 @@
  * here, so AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL_SSM / AWS_ENDPOINT_URL_LAMBDA /
  * AWS_ENDPOINT_URL_CLOUDWATCH / AWS_ENDPOINT_URL_CLOUDWATCH_LOGS (emulators) all work as they do for the AWS CLI.
  */
+import type { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
+import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 
@@ -18,6 +20,8 @@ const sdk = {
   lambda: () => require('@aws-sdk/client-lambda') as typeof import('@aws-sdk/client-lambda'),
   cloudwatch: () => require('@aws-sdk/client-cloudwatch') as typeof import('@aws-sdk/client-cloudwatch'),
   logs: () => require('@aws-sdk/client-cloudwatch-logs') as typeof import('@aws-sdk/client-cloudwatch-logs'),
+  apiGateway: () => require('@aws-sdk/client-api-gateway') as typeof import('@aws-sdk/client-api-gateway'),
+  sns: () => require('@aws-sdk/client-sns') as typeof import('@aws-sdk/client-sns'),
 };
 
 export interface Clients {
@@ -26,6 +30,9 @@ export interface Clients {
   readonly lambda: LambdaClient;
   readonly cloudwatch: CloudWatchClient;
   readonly logs: CloudWatchLogsClient;
+  /** `doctor` only: the account's API Gateway settings, the alarm topic. */
+  readonly apiGateway: APIGatewayClient;
+  readonly sns: SNSClient;
 }
 
 /** Lazily created, so a command only needs credentials for the services it calls. */
@@ -35,6 +42,8 @@ export class LazyClients implements Clients {
   private lambdaClient?: LambdaClient;
   private cloudwatchClient?: CloudWatchClient;
   private logsClient?: CloudWatchLogsClient;
+  private apiGatewayClient?: APIGatewayClient;
+  private snsClient?: SNSClient;
 
   /**
    * `region()` (the stack's, from spigot.config.json or --region) wins over the default chain's. It is asked
@@ -90,7 +99,17 @@ export class LazyClients implements Clients {
     }));
   }
 
+  get apiGateway(): APIGatewayClient {
+    return (this.apiGatewayClient ??= new (sdk.apiGateway().APIGatewayClient)({ ...this.base, maxAttempts: 2 }));
+  }
+
+  get sns(): SNSClient {
+    return (this.snsClient ??= new (sdk.sns().SNSClient)({ ...this.base, maxAttempts: 2 }));
+  }
+
   destroy(): void {
+    this.apiGatewayClient?.destroy();
+    this.snsClient?.destroy();
     this.logsClient?.destroy();
     this.sqsClient?.destroy();
     this.ssmClient?.destroy();

@@ -1,6 +1,7 @@
 /** Human-readable output. Every function returns text; printing happens in cli/index.ts. */
 import type { DeadLetterDetails, FullListing } from './commands/dlq-find';
 import type { DrainRun } from './commands/drain';
+import type { DoctorReport } from './commands/doctor';
 import type { RedriveFilter, RedriveResult } from './commands/dlq-redrive';
 import type { SetStateResult } from './commands/set-state';
 import type { SmokeResult } from './commands/smoke';
@@ -266,4 +267,13 @@ export function formatRepositoryTrace(result: RepositoryTrace): string {
       '(the access log has no repository, and looking into the buffer would count against their receives)',
   );
   return lines.join('\n');
+}
+
+/** One line per check: status, phase, check, detail. */
+export function formatDoctor(report: DoctorReport): string {
+  const width = Math.max(...report.checks.map((c) => c.check.length));
+  const lines = report.checks.map((c) => `${c.status.padEnd(4)}  ${c.phase.padEnd(6)}  ${c.check.padEnd(width)}  ${c.detail}`);
+  const failed = report.checks.filter((c) => c.status === 'fail').length;
+  const warned = report.checks.filter((c) => c.status === 'warn').length;
+  return [...lines, `${report.checks.length} checks: ${failed} failed, ${warned} warnings`].join('\n');
 }

@@ -13,7 +13,7 @@ import { version } from '../package.json';
 import { LazyClients, type Clients } from './clients';
 import { durationOption, sinceOption } from './duration';
 import { CliError, describeError, EXIT_NOT_OK, EXIT_OPERATIONAL, EXIT_USAGE, NotOkError, UsageError } from './errors';
-import { describeFilter, duration, formatCheck, formatDeadLetter, formatDlqList, formatDrain, formatRedrive, formatJenkinsAnswer, formatRepositoryTrace, formatTrace, formatSetState, formatSmoke, formatStatus } from './format';
+import { describeFilter, duration, formatCheck, formatDeadLetter, formatDlqList, formatDoctor, formatDrain, formatRedrive, formatJenkinsAnswer, formatRepositoryTrace, formatTrace, formatSetState, formatSmoke, formatStatus } from './format';
 import { resolveResources, type DiscoveryFlags, type ResourceKey, type TerraformRunner } from './resources';
 import { resolveStack, type StackRef } from './stack';
 
@@ -59,11 +59,11 @@ The stack is the one spigot.config.json names (the file synth reads: $SPIGOT_CON
 ./spigot.config.json), with its region; --stack NAME (or SPIGOT_STACK) picks another, --region
 overrides the region. Every resource follows from the stack's name; a flag or SPIGOT_QUEUE_URL,
 SPIGOT_DLQ_URL, SPIGOT_PARAMETER_NAME, SPIGOT_DRAIN_FUNCTION, SPIGOT_WEBHOOK_URL,
-SPIGOT_DRAIN_STATUS_PARAMETER overrides one, and --outputs-file FILE (saved \`terraform output
--json\`) or --state-dir DIR overrides them all. The webhook URL (smoke) comes from the flag, the
-variable, or the Terraform outputs in cdktf.out/stacks/<stack>.
+SPIGOT_DRAIN_STATUS_PARAMETER, SPIGOT_ALARM_TOPIC_ARN overrides one, and --outputs-file FILE (saved \`terraform output
+-json\`) or --state-dir DIR overrides them all. The webhook URL (smoke) and the alarm topic (doctor)
+come from the flag, the variable, or the Terraform outputs in cdktf.out/stacks/<stack>.
 AWS credentials and endpoints come from the default chain (AWS_PROFILE, AWS_ENDPOINT_URL_SQS /
-_SSM / _LAMBDA / _CLOUDWATCH / _CLOUDWATCH_LOGS for emulators).
+_SSM / _LAMBDA / _CLOUDWATCH / _CLOUDWATCH_LOGS / _SNS / _API_GATEWAY for emulators).
 
 Exit codes: 0 ok, 1 operation failed, 2 usage or missing configuration, 3 not ok (status --check
 found a problem, drain auto-closed, wait timed out).`;
@@ -92,6 +92,7 @@ export function buildProgram(io: CliIo, clients: Clients, onStack: (stack: Stack
     .option('--function <name>', 'drain Lambda function name (SPIGOT_DRAIN_FUNCTION)')
     .option('--webhook-url <url>', 'public webhook URL (SPIGOT_WEBHOOK_URL)')
     .option('--drain-status-parameter <name>', 'SSM parameter the drain records its last run in (SPIGOT_DRAIN_STATUS_PARAMETER)')
+    .option('--alarm-topic-arn <arn>', 'SNS topic the alarms notify (SPIGOT_ALARM_TOPIC_ARN; doctor only)')
     .option('--route <route>', 'which route of the webhook_urls output to use, e.g. /github-webhook/')
     .option('--stack <name>', 'operate this stack instead of the one spigot.config.json names (SPIGOT_STACK)')
     .option('--region <region>', "AWS region (default: the config's region for its stack, else the AWS default chain)")
@@ -399,6 +400,33 @@ export function buildProgram(io: CliIo, clients: Clients, onStack: (stack: Stack
       if (jenkins.outcome !== 'released' || !/^2\d\d$/.test(jenkins.status ?? '')) {
         throw new NotOkError(`Jenkins did not take the ping: ${jenkins.outcome}, ${jenkins.status ?? 'no status'}${jenkins.reason ? ` (${jenkins.reason})` : ''}`);
       }
+    });
+
+  program
+    .command('doctor')
+    .description(
+      'check a deployment, one line per check (ok/warn/fail), exit 1 on any fail. Before a deploy: the config, region, credentials, ' +
+        'Lambda concurrency quota, the account\'s API Gateway logging role, the state backend. After: every output resolves, the spigot ' +
+        'reads, the alarm topic has a confirmed subscription, the drain reaches Jenkins from where it runs (a probe-only invocation: ' +
+        'nothing is released), and a webhook route answers GET with 405 (nothing is queued).',
+    )
+    .option('--before', 'only the checks that need no deployed stack')
+    .option('--after', 'only the checks of the deployed stack')
+    .option('--json', 'print JSON')
+    .action(async (options: { before?: boolean; after?: boolean; json?: boolean }, command: Command) => {
+      const both = !options.before && !options.after;
+      const { doctor } = await import('./commands/doctor');
+      const report = await doctor(clients, {
+        before: both || Boolean(options.before),
+        after: both || Boolean(options.after),
+        env: io.env,
+        cwd: io.cwd,
+        resolve: (keys) => resources(command, keys),
+      });
+      if (options.json) json(report);
+      else out(formatDoctor(report));
+      const failed = report.checks.filter((c) => c.status === 'fail').length;
+      if (failed > 0) throw new CliError(`doctor: ${failed} of ${report.checks.length} checks failed`);
     });
 
   return program;

@@ -5,10 +5,11 @@
  *      SPIGOT_DRAIN_STATUS_PARAMETER)
  *   3. Terraform outputs the operator pointed at: `--outputs-file FILE` (a saved `terraform output -json`) or
  *      `terraform output -json` run in `--state-dir DIR`
- *   4. the stack (cli/stack.ts: --stack, else spigot.config.json): every name follows from the stack's name;
+ *   4. the stack (cli/stack.ts: --stack, else spigot.config.json): every name follows from the stack's name
+ *      (after outputs pointed at in 3, only the names no output holds: the log groups);
  *      the queue URLs are looked up by name (sqs:GetQueueUrl)
- *   5. for the webhook URL only (API Gateway ids do not follow from names): `terraform output -json` in
- *      cdktf.out/stacks/<stack> when that directory exists
+ *   5. for the webhook URL and the alarm topic (ids AWS assigns do not follow from names): `terraform output -json`
+ *      in cdktf.out/stacks/<stack> when that directory exists
  * Terraform is never run for an optional resource alone (a command works without it).
  */
 import { execFile } from 'node:child_process';
@@ -25,7 +26,8 @@ export type ResourceKey =
   | 'webhookUrl'
   | 'drainStatusParameterName'
   | 'drainLogGroup'
-  | 'accessLogGroup';
+  | 'accessLogGroup'
+  | 'alarmTopicArn';
 
 interface ResourceSpec {
   readonly what: string;
@@ -49,6 +51,7 @@ export const RESOURCES: Readonly<Record<ResourceKey, ResourceSpec>> = {
   // No Terraform output names these: they follow from the stack's name, or are given.
   drainLogGroup: { what: 'drain log group', flag: '--drain-log-group', env: 'SPIGOT_DRAIN_LOG_GROUP', output: 'drain_log_group' },
   accessLogGroup: { what: 'API access log group', flag: '--access-log-group', env: 'SPIGOT_ACCESS_LOG_GROUP', output: 'access_log_group' },
+  alarmTopicArn: { what: 'alarm topic ARN', flag: '--alarm-topic-arn', env: 'SPIGOT_ALARM_TOPIC_ARN', output: 'alarm_topic_arn' },
 };
 
 /** The global options as commander hands them over. */
@@ -61,6 +64,7 @@ export interface DiscoveryFlags {
   readonly drainStatusParameter?: string;
   readonly drainLogGroup?: string;
   readonly accessLogGroup?: string;
+  readonly alarmTopicArn?: string;
   /** Route whose URL `webhook_urls` should give, e.g. `/github-webhook/`. */
   readonly route?: string;
   readonly stack?: string;
@@ -106,6 +110,8 @@ const flagValue = (flags: DiscoveryFlags, key: ResourceKey): string | undefined 
       return flags.drainLogGroup;
     case 'accessLogGroup':
       return flags.accessLogGroup;
+    case 'alarmTopicArn':
+      return flags.alarmTopicArn;
   }
 };
 
@@ -188,6 +194,9 @@ async function loadOutputs(ctx: DiscoveryContext, stateDir: string | undefined):
   }
 }
 
+/** Resources no Terraform output names: they always follow from the stack's name. */
+const NAME_ONLY: ReadonlySet<ResourceKey> = new Set(['drainLogGroup', 'accessLogGroup']);
+
 /** A resource as it follows from the stack's name; undefined for the webhook URL (not derivable). */
 async function fromStack(stack: StackRef, key: ResourceKey, ctx: DiscoveryContext): Promise<string | undefined> {
   const names = stackNames(stack.name);
@@ -207,7 +216,8 @@ async function fromStack(stack: StackRef, key: ResourceKey, ctx: DiscoveryContex
     case 'accessLogGroup':
       return names.accessLogGroup;
     case 'webhookUrl':
-      return undefined;
+    case 'alarmTopicArn':
+      return undefined; // ids AWS assigns (API id, account): from the flag, the variable or the outputs
   }
 }
 
@@ -281,9 +291,11 @@ export async function resolveResources<K extends ResourceKey, O extends Resource
 
   const stack = ctx.stack;
   if (stack !== undefined) {
+    // Outputs the operator pointed at are the whole answer for what they hold; names fill only what no output holds.
+    const derivable = (key: ResourceKey): boolean => !explicit || NAME_ONLY.has(key);
     // Optional resources only when they cost no call (names), required ones whatever it takes.
-    await fill(missing(keys), (key) => fromStack(stack, key, ctx));
-    await fill(missing(optional).filter((key) => key !== 'queueUrl' && key !== 'dlqUrl'), (key) => fromStack(stack, key, ctx));
+    await fill(missing(keys).filter(derivable), (key) => fromStack(stack, key, ctx));
+    await fill(missing(optional).filter((key) => derivable(key) && key !== 'queueUrl' && key !== 'dlqUrl'), (key) => fromStack(stack, key, ctx));
     if (!explicit && missing().length > 0) await fromOutputsOf(defaultStateDir(stack.name), missing(all));
   }
 

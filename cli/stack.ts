@@ -10,6 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { configPath, DEFAULT_CONFIG } from '../stacks/config';
+import { drainFunctionName, drainLogGroupName } from '../stacks/resource-names';
 import { UsageError } from './errors';
 
 export interface StackRef {
@@ -34,10 +35,10 @@ export function stackNames(stack: string): StackNames {
   return {
     parameterName: `/${stack}/spigot`,
     drainStatusParameterName: `/${stack}/drain-status`,
-    functionName: `${stack}-drain`,
+    functionName: drainFunctionName(stack),
     queueName: `${stack}-buffer.fifo`,
     dlqName: `${stack}-dlq.fifo`,
-    drainLogGroup: `/aws/lambda/${stack}-drain`,
+    drainLogGroup: drainLogGroupName(stack),
     accessLogGroup: `/aws/apigateway/${stack}/access`,
   };
 }

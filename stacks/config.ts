@@ -8,14 +8,22 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseRefusalStatuses } from '../functions/drain/core/refusal-judge';
-import { isIP } from 'node:net';
 import path from 'node:path';
+import { SOURCE_CHOICES, cidrListProblem, isCidr, resolveSourcePolicy, sourceEntryProblem } from './source-policy';
 
 export interface ThrottleConfig {
   /** Steady-state requests per second for the whole stage. @default 50 */
   readonly rateLimit: number;
   /** Burst capacity. @default 100 */
   readonly burstLimit: number;
+}
+
+export interface WafConfig {
+  /**
+   * Requests one source IP may make in any 5 minutes; beyond that AWS WAF answers 429 until it
+   * slows down (10 to 2,000,000,000). GitHub sends from few addresses: stay above its peak rate.
+   */
+  readonly ratePer5Minutes: number;
 }
 
 export interface ProbeConfig {
@@ -65,6 +73,12 @@ export interface DrainConfig {
   readonly memoryMb: number;
   /** Most webhooks in flight to Jenkins at once (Jenkins' SCM event pool has 10 threads). @default 8 */
   readonly concurrency: number;
+  /**
+   * Reserved concurrency for the drain function, on top of the run lease that already keeps to one
+   * run at a time. Reserving needs an account concurrency quota of at least 100 + this (new accounts
+   * often have 10, and apply then fails): `spigot doctor` checks it. @default undefined (no reservation)
+   */
+  readonly reservedConcurrency?: number;
   /** Optional cap on releases per second across all repositories. @default undefined (no cap) */
   readonly ratePerSecond?: number;
   /** Timeout of one POST to Jenkins. @default 10000 */
@@ -99,6 +113,15 @@ export interface AlarmConfig {
   readonly api5xxPer5Minutes: number;
 }
 
+export interface DomainConfig {
+  /** The host senders post to, e.g. "hooks.example.com". */
+  readonly name: string;
+  /** ACM certificate for `name`, in the stack's region (the API is regional). */
+  readonly certificateArn: string;
+  /** Route 53 hosted zone to create the alias record in. @default undefined (you create a CNAME to the `custom_domain_target` output) */
+  readonly hostedZoneId?: string;
+}
+
 export type BackendConfig =
   | { readonly type: 'local'; readonly path?: string }
   | { readonly type: 's3'; readonly bucket: string; readonly key: string; readonly region: string; readonly dynamodbTable?: string };
@@ -112,12 +135,22 @@ export interface SpigotConfig {
   readonly jenkinsUrl: string;
   /** Webhook paths accepted (POST only). @default ["/github-webhook/", "/generic-webhook-trigger/invoke"] */
   readonly routes: readonly string[];
-  /** Source CIDRs allowed to call the API (e.g. GitHub's hook ranges). @default [] (anyone) */
+  /**
+   * Who may call the API: CIDR blocks and the preset "github" (GitHub.com's webhook ranges), or
+   * exactly ["anyone"] (README "Who may send webhooks"). @default undefined (nothing chosen:
+   * synth works, plan and apply refuse)
+   */
+  readonly allowedSources?: readonly string[];
+  /** The older spelling of `allowedSources` with CIDR blocks only; non-empty counts as a choice. @default [] */
   readonly allowedSourceCidrs: readonly string[];
   readonly throttle: ThrottleConfig;
+  /** AWS WAF rate limit per source IP in front of the stage; billed, so off. @default undefined (no WAF) */
+  readonly waf?: WafConfig;
   /**
-   * Set the account-wide API Gateway CloudWatch Logs role that stage logging needs. Turn off
-   * when the account already has one (it is one setting per account and region). @default true
+   * Set the account-wide API Gateway CloudWatch Logs role that stage logging needs. It is one
+   * setting per account and region, so exactly one stack (or nothing but the AWS CLI) should own
+   * it; a stack that owns it refuses to be destroyed while it does (README "API Gateway account
+   * role"). @default false (the account already has one: `spigot doctor` checks)
    */
   readonly manageApiGatewayAccountRole: boolean;
   /** Retention of access and drain logs. @default 365 */
@@ -127,6 +160,11 @@ export interface SpigotConfig {
   readonly drain: DrainConfig;
   readonly alarms: AlarmConfig;
   readonly backend: BackendConfig;
+  /**
+   * Optional custom domain, so the webhook URL survives replacing the REST API.
+   * @default undefined (senders use the stage's execute-api URL)
+   */
+  readonly domain?: DomainConfig;
   /** Extra tags on every resource. @default {} */
   readonly tags: Readonly<Record<string, string>>;
 }
@@ -138,7 +176,7 @@ export const DEFAULT_CONFIG: SpigotConfig = {
   routes: ['/github-webhook/', '/generic-webhook-trigger/invoke'],
   allowedSourceCidrs: [],
   throttle: { rateLimit: 50, burstLimit: 100 },
-  manageApiGatewayAccountRole: true,
+  manageApiGatewayAccountRole: false,
   logRetentionDays: 365,
   maxReceiveCount: 100,
   drain: {
@@ -169,7 +207,6 @@ export class ConfigError extends Error {
 /** CloudWatch Logs accepts only these retention values. */
 const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 const ROUTE = /^(\/[A-Za-z0-9._-]+)+\/?$/;
-const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$|^[0-9a-fA-F:]+\/\d{1,3}$/;
 
 type Json = unknown;
 const isObject = (v: Json): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -252,23 +289,42 @@ function checkRoutes(c: Checker, routes: Json): void {
   });
 }
 
-function checkCidrs(c: Checker, cidrs: Json): void {
+function checkSources(c: Checker, sources: Json, cidrs: Json): void {
   if (!Array.isArray(cidrs)) {
-    c.fail('allowedSourceCidrs', 'must be a list of CIDR blocks such as ["192.30.252.0/22"], or [] to allow any source');
+    c.fail('allowedSourceCidrs', 'must be a list of CIDR blocks such as ["192.30.252.0/22"] (or leave it out and use allowedSources)');
+  } else {
+    cidrs.forEach((cidr, i) => {
+      if (!isCidr(cidr)) c.fail(`allowedSourceCidrs[${i}]`, `must be a CIDR block such as "192.30.252.0/22", got ${JSON.stringify(cidr)}`);
+    });
+  }
+  if (sources === undefined) return;
+  if (!Array.isArray(sources) || sources.length === 0) {
+    c.fail('allowedSources', `must choose who may call the API: ${SOURCE_CHOICES}`);
     return;
   }
-  cidrs.forEach((cidr, i) => {
-    const [address, prefix] = String(cidr).split('/');
-    const family = isIP(address ?? '');
-    const maxPrefix = family === 4 ? 32 : 128;
-    if (!CIDR.test(String(cidr)) || family === 0 || Number(prefix) > maxPrefix) {
-      c.fail(`allowedSourceCidrs[${i}]`, `must be a CIDR block such as "192.30.252.0/22", got ${JSON.stringify(cidr)}`);
-    }
+  sources.forEach((entry, i) => {
+    const problem = sourceEntryProblem(entry, sources);
+    if (problem) c.fail(`allowedSources[${i}]`, problem);
   });
+  if (Array.isArray(cidrs) && cidrs.length > 0) {
+    c.fail('allowedSourceCidrs', 'is the older spelling of allowedSources, and both are set: move its CIDR blocks into allowedSources and remove allowedSourceCidrs');
+  }
+}
+
+/** Once the entries are valid: the expanded list must fit one resource policy. */
+function checkSourcePolicySize(c: Checker, value: Record<string, Json>): void {
+  const policy = resolveSourcePolicy({ allowedSources: value.allowedSources as string[] | undefined, allowedSourceCidrs: value.allowedSourceCidrs as string[] });
+  const problem = policy.kind === 'restricted' ? cidrListProblem(policy.cidrs) : undefined;
+  if (problem) c.fail(value.allowedSources !== undefined ? 'allowedSources' : 'allowedSourceCidrs', problem);
+}
+
+function checkWaf(c: Checker, w: Json): void {
+  if (!c.section(w, 'waf', { ratePer5Minutes: 0 })) return;
+  c.int(w.ratePer5Minutes, 'waf.ratePer5Minutes', 10, 2_000_000_000);
 }
 
 function checkDrain(c: Checker, d: Record<string, Json>): void {
-  const known = { ...DEFAULT_CONFIG.drain, ratePerSecond: 0, autoReopenAfterHealthyProbes: 0, credentialsParameterName: '', webhookSecretParameterName: '' };
+  const known = { ...DEFAULT_CONFIG.drain, ratePerSecond: 0, reservedConcurrency: 0, autoReopenAfterHealthyProbes: 0, credentialsParameterName: '', webhookSecretParameterName: '' };
   c.unknownKeys(d, known, 'drain.');
   c.text(d.schedule, 'drain.schedule', /^(rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)|cron\(\S+( \S+){5}\))$/,
     'must be an EventBridge schedule such as "rate(1 minute)", "rate(5 minutes)" or "cron(0/2 * * * ? *)"');
@@ -279,6 +335,7 @@ function checkDrain(c: Checker, d: Record<string, Json>): void {
   c.int(d.maxAttempts, 'drain.maxAttempts', 1, 10);
   c.int(d.autoCloseAfterFailures, 'drain.autoCloseAfterFailures', 1, 1000);
   if (d.ratePerSecond !== undefined) c.int(d.ratePerSecond, 'drain.ratePerSecond', 1, 10000);
+  if (d.reservedConcurrency !== undefined) c.int(d.reservedConcurrency, 'drain.reservedConcurrency', 1, 1000);
   if (d.autoReopenAfterHealthyProbes !== undefined) c.int(d.autoReopenAfterHealthyProbes, 'drain.autoReopenAfterHealthyProbes', 1, 1000);
   for (const name of ['credentialsParameterName', 'webhookSecretParameterName'] as const) {
     if (d[name] !== undefined) c.text(d[name], `drain.${name}`, /^\/?[A-Za-z0-9_.\-/]{1,2011}$/, 'must be an SSM parameter name such as "/jenkins/spigot-token"');
@@ -317,6 +374,31 @@ function checkAlarms(c: Checker, a: Record<string, Json>): void {
   c.int(a.maxClosedHours, 'alarms.maxClosedHours', 1, 168);
   c.int(a.api4xxPer5Minutes, 'alarms.api4xxPer5Minutes', 1, 1000000);
   c.int(a.api5xxPer5Minutes, 'alarms.api5xxPer5Minutes', 1, 1000000);
+}
+
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const ACM_ARN = /^arn:aws[a-z-]*:acm:([a-z]{2}(-[a-z]+)+-\d):\d{12}:certificate\/[0-9a-f-]{36}$/;
+
+function checkDomain(c: Checker, d: Json, region: Json): void {
+  if (!isObject(d)) {
+    c.fail('domain', 'must be {"name": "hooks.example.com", "certificateArn": "arn:aws:acm:...", "hostedZoneId"?: "Z..."}');
+    return;
+  }
+  c.unknownKeys(d, { name: 0, certificateArn: 0, hostedZoneId: 0 }, 'domain.');
+  if (typeof d.name === 'string' && /^[a-z]+:\/\//i.test(d.name)) {
+    c.fail('domain.name', `must be a host name only, without scheme or path: use ${JSON.stringify(d.name.replace(/^[a-z]+:\/\//i, '').split('/')[0])}`);
+  } else {
+    c.text(d.name, 'domain.name', HOSTNAME, 'must be a lower-case DNS name such as "hooks.example.com" (no wildcard, no trailing dot)');
+  }
+  const arn = typeof d.certificateArn === 'string' ? ACM_ARN.exec(d.certificateArn) : null;
+  if (!arn) {
+    c.fail('domain.certificateArn', `must be an ACM certificate ARN such as "arn:aws:acm:${String(region)}:123456789012:certificate/<uuid>", got ${JSON.stringify(d.certificateArn)}`);
+  } else if (arn[1] !== region) {
+    c.fail('domain.certificateArn', `is in ${arn[1]}, but the API is regional in ${JSON.stringify(region)}: request or import the certificate for ${JSON.stringify(d.name)} in ACM in ${String(region)}`);
+  }
+  if (d.hostedZoneId !== undefined) {
+    c.text(d.hostedZoneId, 'domain.hostedZoneId', /^Z[A-Z0-9]{1,31}$/, 'must be a Route 53 hosted zone id such as "Z0123456789ABCDEFGHIJ" (leave it out to create the DNS record yourself)');
+  }
 }
 
 function checkBackend(c: Checker, b: Json): void {
@@ -367,12 +449,15 @@ function checkHold(c: Checker, h: Json): void {
 export function validateConfig(value: Json, source = 'the configuration'): SpigotConfig {
   const c = new Checker(source);
   if (!isObject(value)) throw new ConfigError([`the configuration must be a JSON object (in ${source})`]);
-  c.unknownKeys(value, DEFAULT_CONFIG as unknown as Record<string, unknown>, '');
+  c.unknownKeys(value, { ...DEFAULT_CONFIG, allowedSources: 0, waf: 0, domain: 0 } as unknown as Record<string, unknown>, '');
   c.text(value.name, 'name', /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/, 'must be 2-32 lower-case letters, digits or dashes, starting with a letter');
   c.text(value.region, 'region', /^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as "eu-west-1"');
   checkJenkinsUrl(c, value.jenkinsUrl);
   checkRoutes(c, value.routes);
-  checkCidrs(c, value.allowedSourceCidrs);
+  const sourceProblems = c.problems.length;
+  checkSources(c, value.allowedSources, value.allowedSourceCidrs);
+  if (c.problems.length === sourceProblems) checkSourcePolicySize(c, value);
+  if (value.waf !== undefined) checkWaf(c, value.waf);
   if (!isObject(value.throttle)) c.fail('throttle', 'must be {"rateLimit": n, "burstLimit": n}');
   else {
     c.unknownKeys(value.throttle, DEFAULT_CONFIG.throttle as unknown as Record<string, unknown>, 'throttle.');
@@ -391,12 +476,16 @@ export function validateConfig(value: Json, source = 'the configuration'): Spigo
   if (isObject(value.alarms)) checkAlarms(c, value.alarms);
   else c.fail('alarms', 'must be an object');
   checkBackend(c, value.backend);
+  if (value.domain !== undefined) checkDomain(c, value.domain, value.region);
   if (!isObject(value.tags) || Object.values(value.tags).some((t) => typeof t !== 'string')) {
     c.fail('tags', 'must be an object of string values');
   }
   if (c.problems.length > 0) throw new ConfigError(c.problems);
   return value as unknown as SpigotConfig;
 }
+
+/** The embedded default's Jenkins is under the reserved `.invalid` TLD: fine to synthesize, never to deploy. */
+export const isPlaceholderJenkinsUrl = (url: string): boolean => /^https?:\/\/[^/:]+\.invalid([:/]|$)/i.test(url);
 
 /** Where a user's override comes from: SPIGOT_CONFIG, else ./spigot.config.json if present. */
 export function configPath(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string | undefined {

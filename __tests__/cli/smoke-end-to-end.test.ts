@@ -19,7 +19,7 @@ describe('spigot smoke --end-to-end', () => {
 
   beforeAll(async () => {
     [world, cloudwatch] = await Promise.all([startWorld(), startLoopbackCloudWatch()]);
-    useEmulatorEnvironment({ sqs: world.fauxqs.endpoint, ssm: world.ssm.endpoint, logs: cloudwatch.endpoint });
+    useEmulatorEnvironment({ sqs: world.emulator.endpoint, ssm: world.ssm.endpoint, logs: cloudwatch.endpoint });
     cloudwatch.putLogEvents(DRAIN_LOG, []);
     // The deployed API in front of the Edge (the synthesized templates), over HTTP as the CLI posts.
     server = createServer((req, res) => {

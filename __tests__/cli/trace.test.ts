@@ -37,7 +37,7 @@ describe('spigot trace, over the real drain\'s log lines', () => {
 
   beforeAll(async () => {
     [world, cloudwatch] = await Promise.all([startWorld(), startLoopbackCloudWatch()]);
-    useEmulatorEnvironment({ sqs: world.fauxqs.endpoint, ssm: world.ssm.endpoint, logs: cloudwatch.endpoint });
+    useEmulatorEnvironment({ sqs: world.emulator.endpoint, ssm: world.ssm.endpoint, logs: cloudwatch.endpoint });
     cell = await createCell(world, 'cli-trace');
     const accept = async (name: string, repo: string) => {
       const delivery = githubDelivery({ event: 'push', repo, contentType: 'json' });

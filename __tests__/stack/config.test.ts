@@ -2,23 +2,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ConfigError, DEFAULT_CONFIG, configPath, loadConfig, mergeConfig, validateConfig } from '../../stacks/config';
-import { synthStack } from '../support/synth';
+import { ConfigError, DEFAULT_CONFIG, configPath, loadConfig, validateConfig } from '../../stacks/config';
+import { configProblems, synthStack } from '../support/synth';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 const TSX = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
 const MAIN = path.join(PROJECT_ROOT, 'main.ts');
 
-/** The problems validateConfig reports for an override of the defaults ([] when valid). */
-function problemsFor(override: object): string[] {
-  try {
-    validateConfig(mergeConfig(DEFAULT_CONFIG, override), 'spigot.config.json');
-    return [];
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    return [...error.problems];
-  }
-}
+const problemsFor = (override: object): string[] => configProblems(override, 'spigot.config.json');
 
 /** Expects exactly one problem, naming `field`, and returns it. */
 function onlyProblem(override: object, field: string): string {

@@ -22,6 +22,19 @@ export function drainBundle(): string {
   return bundlePath;
 }
 
+let agentPath: string | undefined;
+
+/** The agent entry point (functions/drain/agent-main.ts), bundled like the drain. */
+export function agentBundle(): string {
+  if (!agentPath) {
+    const dir = path.join(os.tmpdir(), `spigot-agent-test-${process.pid}`);
+    mkdirSync(dir, { recursive: true });
+    agentPath = path.join(dir, 'agent.js');
+    buildSync(bundleOptions('functions/drain/agent-main.ts', agentPath));
+  }
+  return agentPath;
+}
+
 export interface DrainEnvironment {
   readonly jenkinsUrl: string;
   readonly queueUrl: string;

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Testing } from 'cdktf';
-import { DEFAULT_CONFIG, mergeConfig, validateConfig } from '../../stacks/config';
+import { ConfigError, DEFAULT_CONFIG, mergeConfig, validateConfig } from '../../stacks/config';
 import { SpigotStack } from '../../stacks/spigot-stack';
 
 /** A Terraform JSON document as cdktf's Testing.synth returns it (metadata stripped). */
@@ -48,6 +48,17 @@ export function synthStack(overrides?: object): Synth {
   const result: Synth = { json, parsed: JSON.parse(json) as SynthesizedStack, stack };
   if (isDefault) cachedDefault = result;
   return result;
+}
+
+/** The problems validateConfig reports for an override of the defaults ([] when valid). */
+export function configProblems(override: object, source?: string): string[] {
+  try {
+    validateConfig(mergeConfig(DEFAULT_CONFIG, override), source);
+    return [];
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return [...error.problems];
+  }
 }
 
 /** Every resource of one Terraform type, keyed by its logical id (empty when none). */

@@ -18,6 +18,8 @@ export interface OperationsOptions {
   readonly drainFunctionName: string;
   /** The API access log, where refused deliveries are counted. */
   readonly accessLogGroupName: string;
+  /** The WAF's CloudWatch metric names, when config `waf` is on. @default undefined (no WAF) */
+  readonly waf?: { readonly webAcl: string; readonly rule: string };
   readonly alarms: AlarmConfig;
 }
 
@@ -54,6 +56,14 @@ export class Operations extends Construct {
         // No SpigotOpen data means no drain ran: count that as open, so a stopped drain alarms too.
         { id: 'ageWhileOpen', expression: 'IF(FILL(open, 1) >= 1, age, 0)', label: 'Oldest message age while open', returnData: true },
       ],
+    });
+    // SQS leaves messages that were received and not deleted out of ApproximateAgeOfOldestMessage,
+    // which is exactly a repository the drain keeps holding (429/503, failures): the drain reports
+    // the oldest webhook it received itself. It receives nothing while closed, so this is "while open".
+    this.alarm('held-webhook-age', o, {
+      alarmDescription: `The drain keeps receiving a webhook older than ${o.alarms.oldestMessageAgeSeconds}s without delivering it: a repository is held (Jenkins answers 429/503 or fails for it). See the drain logs and \`spigot status\`.`,
+      ...flat(spigot('OldestMessageAgeSeconds', 'Maximum')),
+      evaluationPeriods: 2, threshold: o.alarms.oldestMessageAgeSeconds, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching',
     });
     this.alarm('dead-letters', o, {
       alarmDescription: 'Webhooks are in the dead-letter queue: Jenkins rejected them or they could not be delivered. See `spigot dlq list`.',
@@ -94,6 +104,19 @@ export class Operations extends Construct {
       namespace: METRICS_NAMESPACE, metricName: REFUSED_DELIVERIES_METRIC, dimensions: { Stack: o.name },
       statistic: 'Sum', period: 300, evaluationPeriods: 1, threshold: 1, comparisonOperator: 'GreaterThanOrEqualToThreshold', treatMissingData: 'notBreaching',
     });
+    // Only an outsider (or a wrong secret) produces these, so even one is worth a look.
+    this.alarm('forged-deliveries', o, {
+      alarmDescription: 'The drain dead-lettered deliveries whose signature does not match the webhook secret: forged deliveries (see `spigot dlq list`), or a sender using another secret. docs/security.md "Forged, tampered and replayed webhooks".',
+      ...flat(spigot('SignatureMismatches', 'Sum')), evaluationPeriods: 1, threshold: 0, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching',
+    });
+    if (o.waf) {
+      // A source over the rate is refused (429); GitHub does not retry, so this may be genuine deliveries lost.
+      this.alarm('rate-limited-sources', o, {
+        alarmDescription: 'AWS WAF refused requests from a source over waf.ratePer5Minutes. A flood is being held off; if the source is your sender, its deliveries were lost: redeliver them and raise the limit.',
+        namespace: 'AWS/WAFV2', metricName: 'BlockedRequests', dimensions: { WebACL: o.waf.webAcl, Rule: o.waf.rule, Region: o.region },
+        statistic: 'Sum', period: 300, evaluationPeriods: 1, threshold: 0, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching',
+      });
+    }
     this.alarm('closed-too-long', o, {
       alarmDescription: `The spigot has been closed for more than ${o.alarms.maxClosedHours}h: is the maintenance over?`,
       ...flat({ ...spigot('SpigotOpen', 'Maximum'), period: 3600 }),
@@ -139,6 +162,11 @@ function dashboardBody(o: OperationsOptions) {
       widget('4. Released to Jenkins', [[...s, 'Released', ...stackDim, { stat: 'Sum' }], [...s, 'Held', ...stackDim, { stat: 'Sum' }], [...s, 'Retried', ...stackDim, { stat: 'Sum' }], [...s, 'DeadLettered', ...stackDim, { stat: 'Sum' }]], 6, 12),
       widget('5. Dead letters', [['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', o.deadLetterQueueName]], 12, 0),
       widget('6. Drain runs', [['AWS/Lambda', 'Invocations', 'FunctionName', o.drainFunctionName, { stat: 'Sum' }], ['AWS/Lambda', 'Errors', 'FunctionName', o.drainFunctionName, { stat: 'Sum' }], [...s, 'RunDurationMs', ...stackDim, { stat: 'Maximum', yAxis: 'right' }]], 12, 12),
+      widget('7. Refused and forged deliveries', [
+        [...s, 'SignatureMismatches', ...stackDim, { stat: 'Sum' }],
+        [...s, REFUSED_DELIVERIES_METRIC, ...stackDim, { stat: 'Sum' }],
+        ...(o.waf ? [['AWS/WAFV2', 'BlockedRequests', 'WebACL', o.waf.webAcl, 'Rule', o.waf.rule, 'Region', o.region, { stat: 'Sum' }]] : []),
+      ], 18, 0),
     ],
   };
 }

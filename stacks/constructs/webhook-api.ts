@@ -16,7 +16,8 @@ import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
-import type { ITerraformDependable } from 'cdktf';
+import { TerraformLocal, TerraformStack, type ITerraformDependable } from 'cdktf';
+import { SOURCE_CHOICES, type SourcePolicy } from '../source-policy';
 import { requestTemplates } from '../ingest/send-message-template';
 import {
   JSON_CONTENT_TYPE,
@@ -38,17 +39,25 @@ export interface WebhookApiOptions {
   readonly queueName: string;
   readonly kmsKeyArn: string;
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
-  /** @default [] — any source may call the API. */
-  readonly allowedSourceCidrs: readonly string[];
+  /** Who may invoke the API; "unchosen" synthesizes, but plan and apply refuse it. */
+  readonly sourcePolicy: SourcePolicy;
   readonly logRetentionDays: number;
   /**
-   * Set the account-wide API Gateway CloudWatch role, which stage logging needs.
-   * Turn off when the account already has one. @default true
+   * Set the account-wide API Gateway CloudWatch role, which stage logging needs. It belongs to
+   * the whole account and region, so the stack that owns it refuses to be destroyed.
+   * @default false — the account already has one.
    */
   readonly manageAccountLoggingRole?: boolean;
 }
 
+export const accessLogGroupName = (name: string): string => `/aws/apigateway/${name}/access`;
+
+/** Where API Gateway writes a stage's execution logs; it creates the group itself unless it exists. */
+export const executionLogGroupName = (restApiId: string, stage: string): string => `API-Gateway-Execution-Logs_${restApiId}/${stage}`;
+
 export const STAGE_NAME = 'live';
+
+const SOURCE_POLICY_LOCAL = 'spigot_source_policy';
 
 /** Method responses of the POST route; integration responses map SQS outcomes onto them. */
 const SQS_OUTCOMES = [
@@ -83,18 +92,30 @@ export class WebhookApi extends Construct {
   readonly api: ApiGatewayRestApi;
   readonly stage: ApiGatewayStage;
   readonly accessLogGroup: CloudwatchLogGroup;
+  /** Created here, so it is encrypted, expires and goes with the stack. */
+  readonly executionLogGroup: CloudwatchLogGroup;
   readonly role: IamRole;
   /** Route path -> its full invoke URL. */
   readonly webhookUrls: Record<string, string> = {};
 
   constructor(scope: Construct, id: string, options: WebhookApiOptions) {
     super(scope, id);
+    // A local, so the precondition below checks the policy the stack was built with.
+    const sourcePolicy = new TerraformLocal(this, 'source-policy', options.sourcePolicy.kind);
+    sourcePolicy.overrideLogicalId(SOURCE_POLICY_LOCAL);
     this.api = new ApiGatewayRestApi(this, 'api', {
       name: options.name,
       description: 'Spigot: buffers webhooks for Jenkins in an SQS FIFO queue',
       endpointConfiguration: { types: ['REGIONAL'] },
-      // Should the API ever be replaced, build the new one before the old one goes (checkov CKV_AWS_237).
-      lifecycle: { createBeforeDestroy: true },
+      lifecycle: {
+        // Should the API ever be replaced, build the new one before the old one goes (checkov CKV_AWS_237).
+        createBeforeDestroy: true,
+        // Synth works on the embedded default; plan and apply refuse to open an API nobody chose the sources of.
+        precondition: [{
+          condition: `\${local.${SOURCE_POLICY_LOCAL} != "unchosen"}`,
+          errorMessage: `allowedSources is not set (nor its older spelling allowedSourceCidrs), so nobody has chosen who may send webhooks to this API: set "allowedSources" in spigot.config.json (or the file SPIGOT_CONFIG names) to ${SOURCE_CHOICES}, synthesize again, then plan or apply.`,
+        }],
+      },
     });
 
     this.role = new IamRole(this, 'sqs-role', {
@@ -113,7 +134,8 @@ export class WebhookApi extends Construct {
     const dependables: ITerraformDependable[] = [];
     // Everything the deployed routes depend on that is known at synth time.
     const fingerprint: unknown[] = [
-      options.name, options.region, options.routes, options.allowedSourceCidrs,
+      // The allowlist only; "anyone" and "unchosen" deploy the same routes, with no resource policy.
+      options.name, options.region, options.routes, options.sourcePolicy.kind === 'restricted' ? options.sourcePolicy.cidrs : [],
       SQS_INTEGRATION, SQS_OUTCOMES, OVERRIDE_ONLY_STATUSES, METHOD_NOT_ALLOWED,
     ];
     const resources = new Map<string, ApiGatewayResource>();
@@ -135,7 +157,7 @@ export class WebhookApi extends Construct {
         responseParameters: { 'gatewayresponse.header.Content-Type': `'${JSON_CONTENT_TYPE}'` },
       }));
     }
-    if (options.allowedSourceCidrs.length > 0) {
+    if (options.sourcePolicy.kind === 'restricted') {
       dependables.push(new ApiGatewayRestApiPolicy(this, 'source-allowlist', {
         restApiId: this.api.id,
         policy: JSON.stringify({
@@ -145,7 +167,7 @@ export class WebhookApi extends Construct {
             Principal: '*',
             Action: 'execute-api:Invoke',
             Resource: `${this.api.executionArn}/*`,
-            Condition: { IpAddress: { 'aws:SourceIp': options.allowedSourceCidrs } },
+            Condition: { IpAddress: { 'aws:SourceIp': options.sourcePolicy.cidrs } },
           }],
         }),
       }));
@@ -160,20 +182,27 @@ export class WebhookApi extends Construct {
     });
 
     this.accessLogGroup = new CloudwatchLogGroup(this, 'access-log', {
-      name: `/aws/apigateway/${options.name}/access`,
+      name: accessLogGroupName(options.name),
       retentionInDays: options.logRetentionDays,
       kmsKeyId: options.kmsKeyArn,
     });
-    const account = options.manageAccountLoggingRole === false ? undefined : this.accountLoggingRole(options.name);
+    this.executionLogGroup = new CloudwatchLogGroup(this, 'execution-log', {
+      name: executionLogGroupName(this.api.id, STAGE_NAME),
+      retentionInDays: options.logRetentionDays,
+      kmsKeyId: options.kmsKeyArn,
+    });
+    const account = options.manageAccountLoggingRole === true ? this.accountLoggingRole(options.name) : this.forgetAccountLoggingRole();
     this.stage = new ApiGatewayStage(this, 'stage', {
       restApiId: this.api.id,
       deploymentId: deployment.id,
       stageName: STAGE_NAME,
       xrayTracingEnabled: true,
       accessLogSettings: { destinationArn: this.accessLogGroup.arn, format: JSON.stringify(accessLogFormat(options.name)) },
-      dependsOn: account ? [account] : undefined,
+      dependsOn: [this.executionLogGroup, ...(account ? [account] : [])],
     });
     new ApiGatewayMethodSettings(this, 'stage-settings', {
+      // Logging starts here: the group must exist first, or API Gateway creates its own.
+      dependsOn: [this.executionLogGroup],
       restApiId: this.api.id,
       stageName: this.stage.stageName,
       methodPath: '*/*',
@@ -289,18 +318,47 @@ export class WebhookApi extends Construct {
     return [method, integration, response, integrationResponse];
   }
 
+  /**
+   * Stacks from before 0.2 managed the account role by default. Dropping it from the config
+   * would destroy it, so Terraform is told to forget it instead (a no-op for stacks that never had it).
+   */
+  private forgetAccountLoggingRole(): undefined {
+    const stack = TerraformStack.of(this);
+    const removed = ACCOUNT_ROLE_RESOURCES.map(([id, type]) => ({
+      from: `${type}.${stack.getLogicalId(new Construct(this, id).node)}`,
+      lifecycle: { destroy: false },
+    }));
+    stack.addOverride('removed', removed);
+    return undefined;
+  }
+
+  /**
+   * Destroying aws_api_gateway_account resets the account's role (AWS provider v6), silencing
+   * every REST API's logs in the account and region, so none of the three can be destroyed
+   * with the stack: hand them over first (README "API Gateway account role").
+   */
   private accountLoggingRole(name: string): ApiGatewayAccount {
+    const keep = { preventDestroy: true };
     const role = new IamRole(this, 'cloudwatch-role', {
       name: `${name}-apigw-cloudwatch`,
       assumeRolePolicy: assumeRolePolicy('apigateway.amazonaws.com'),
+      lifecycle: keep,
     });
     new IamRolePolicyAttachment(this, 'cloudwatch-role-policy', {
       role: role.name,
       policyArn: 'arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs',
+      lifecycle: keep,
     });
-    return new ApiGatewayAccount(this, 'account', { cloudwatchRoleArn: role.arn });
+    return new ApiGatewayAccount(this, 'account', { cloudwatchRoleArn: role.arn, lifecycle: keep });
   }
 }
+
+/** Construct ids and types of what accountLoggingRole creates; their addresses must not change. */
+const ACCOUNT_ROLE_RESOURCES = [
+  ['cloudwatch-role', 'aws_iam_role'],
+  ['cloudwatch-role-policy', 'aws_iam_role_policy_attachment'],
+  ['account', 'aws_api_gateway_account'],
+] as const;
 
 /** Access log fields: who called, what route, what happened. Never headers or bodies. */
 export const accessLogFormat = (stack: string) => ({

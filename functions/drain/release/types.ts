@@ -9,7 +9,7 @@ import type { TimeBudget } from '../core/time-budget';
 export type Disposition =
   | { readonly kind: 'send' }
   | { readonly kind: 'discard'; readonly reason: string }
-  | { readonly kind: 'dead-letter'; readonly status?: number; readonly reason: string }
+  | { readonly kind: 'dead-letter'; readonly status?: number; readonly reason: string; readonly signatureMismatch?: boolean }
   /** Refused without asking Jenkins (the drain's own signature check): judged like a Jenkins refusal. */
   | { readonly kind: 'refuse'; readonly refusal: RefusalKind; readonly reason: string };
 
@@ -30,8 +30,14 @@ export interface ReleaseDeps {
   readonly spigotOpen: () => Promise<boolean>;
   readonly log: ReleaseLog;
   readonly rateLimiter?: RateLimiter;
+  /** Outlives the run (the entry point keeps it): when Jenkins last accepted a webhook. */
+  readonly memory?: DrainMemory;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly now?: () => number;
+}
+
+export interface DrainMemory {
+  lastAcceptedAt?: number;
 }
 
 export interface ReleaseOptions {
@@ -51,6 +57,8 @@ export interface ReleaseStats {
   discarded: number;
   /** Webhooks refused (by Jenkins or the signature check), whatever the verdict. */
   refused: number;
+  /** Deliveries whose signature failed the drain's check (forged, or a rotated secret). */
+  signatureMismatches: number;
   redelivered: number;
   deleteFailures: number;
   receiveCalls: number;
