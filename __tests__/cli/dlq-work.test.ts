@@ -1,26 +1,20 @@
 import { matchFilter } from '../../cli/commands/dlq-redrive';
 import type { DeadLetter } from '../../cli/commands/dlq-list';
-import { createBufferQueues, queueDepth, startFauxqs, type BufferQueues, type Fauxqs } from '../support/fauxqs';
+import { queueDepth, type BufferQueues, type Fauxqs } from '../support/fauxqs';
 import { BODY_MARKER, deadLetter, drainBuffer, envelope } from './dead-letters';
-import { cliEnv, runCli, runCliInTerminal, useEmulatorEnvironment } from './harness';
+import { cliEnv, runCli, runCliInTerminal, useCliEmulators } from './harness';
 
 const NO_JOB = { status: '404', reason: 'Jenkins answered 404: no job for this repository' };
 
 describe('spigot dlq show, drop and filtered redrive', () => {
+  const emulators = useCliEmulators('cli-dlq-work');
   let fauxqs: Fauxqs;
-  let counter = 0;
   let queues: BufferQueues;
   let env: NodeJS.ProcessEnv;
 
-  beforeAll(async () => {
-    fauxqs = await startFauxqs();
-    useEmulatorEnvironment({ sqs: fauxqs.endpoint });
-  });
-  afterAll(async () => {
-    await fauxqs?.stop();
-  });
-  beforeEach(async () => {
-    queues = await createBufferQueues(fauxqs.sqs, `cli-dlq-work-${++counter}`);
+  beforeEach(() => {
+    fauxqs = emulators.fauxqs();
+    queues = emulators.queues();
     env = cliEnv({ SPIGOT_QUEUE_URL: queues.queueUrl, SPIGOT_DLQ_URL: queues.dlqUrl });
   });
 

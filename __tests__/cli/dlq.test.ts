@@ -2,24 +2,18 @@ import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { dlqRedrive } from '../../cli/commands/dlq-redrive';
 import { BufferQueueClient } from '../../functions/drain/adapters/buffer-queue';
 import { BODY_MARKER, deadLetter, drainBuffer, envelope, type DrainCopy } from './dead-letters';
-import { createBufferQueues, queueDepth, startFauxqs, type BufferQueues, type Fauxqs } from '../support/fauxqs';
-import { cliEnv, runCli, runCliInTerminal, useEmulatorEnvironment } from './harness';
+import { queueDepth, type BufferQueues, type Fauxqs } from '../support/fauxqs';
+import { cliEnv, runCli, runCliInTerminal, useCliEmulators } from './harness';
 
 describe('spigot dlq', () => {
+  const emulators = useCliEmulators('cli-dlq');
   let fauxqs: Fauxqs;
-  let counter = 0;
   let queues: BufferQueues;
   let env: NodeJS.ProcessEnv;
 
-  beforeAll(async () => {
-    fauxqs = await startFauxqs();
-    useEmulatorEnvironment({ sqs: fauxqs.endpoint });
-  });
-  afterAll(async () => {
-    await fauxqs?.stop();
-  });
-  beforeEach(async () => {
-    queues = await createBufferQueues(fauxqs.sqs, `cli-dlq-${++counter}`);
+  beforeEach(() => {
+    fauxqs = emulators.fauxqs();
+    queues = emulators.queues();
     env = cliEnv({ SPIGOT_QUEUE_URL: queues.queueUrl, SPIGOT_DLQ_URL: queues.dlqUrl });
   });
 

@@ -5,7 +5,8 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { TEST_CREDENTIALS, TEST_REGION } from '../support/fauxqs';
+import { createBufferQueues, startFauxqs, TEST_CREDENTIALS, TEST_REGION, type BufferQueues, type Fauxqs } from '../support/fauxqs';
+import { startLoopbackSsm, type LoopbackSsm } from '../support/loopback-ssm';
 
 export interface CliRun {
   readonly code: number;
@@ -93,4 +94,34 @@ const shellQuote = (arg: string): string => `'${arg.replace(/'/g, `'\\''`)}'`;
 export function runCliInTerminal(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
   const command = [process.execPath, SPIGOT_BIN, ...args].map(shellQuote).join(' ');
   return run('script', ['-q', '-e', '-c', command, '/dev/null'], options);
+}
+
+/** fauxqs (and the loopback SSM) for a suite, fresh buffer queues for each test, the CLI pointed at them. */
+export interface CliEmulators {
+  readonly fauxqs: () => Fauxqs;
+  readonly ssm: () => LoopbackSsm;
+  /** This test's buffer queue and DLQ. */
+  readonly queues: () => BufferQueues;
+}
+
+export function useCliEmulators(prefix: string, options: { ssm?: boolean } = {}): CliEmulators {
+  let fauxqs: Fauxqs | undefined;
+  let ssm: LoopbackSsm | undefined;
+  let queues: BufferQueues | undefined;
+  let counter = 0;
+  beforeAll(async () => {
+    [fauxqs, ssm] = await Promise.all([startFauxqs(), options.ssm ? startLoopbackSsm() : undefined]);
+    useEmulatorEnvironment({ sqs: fauxqs.endpoint, ssm: ssm?.endpoint });
+  });
+  afterAll(async () => {
+    await Promise.all([fauxqs?.stop(), ssm?.stop()]);
+  });
+  beforeEach(async () => {
+    queues = await createBufferQueues(fauxqs!.sqs, `${prefix}-${++counter}`);
+  });
+  const started = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`${what} is not running in this suite`);
+    return value;
+  };
+  return { fauxqs: () => started(fauxqs, 'fauxqs'), ssm: () => started(ssm, 'the loopback SSM'), queues: () => started(queues, 'the queues') };
 }

@@ -2,30 +2,23 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { checkStatus } from '../../cli/commands/status-check';
 import type { StatusReport } from '../../cli/commands/status';
 import { parseDuration, sinceOption } from '../../cli/duration';
-import { createBufferQueues, startFauxqs, type BufferQueues, type Fauxqs } from '../support/fauxqs';
-import { startLoopbackSsm, type LoopbackSsm } from '../support/loopback-ssm';
-import { cliEnv, runCli, useEmulatorEnvironment } from './harness';
+import type { BufferQueues, Fauxqs } from '../support/fauxqs';
+import type { LoopbackSsm } from '../support/loopback-ssm';
+import { cliEnv, runCli, useCliEmulators } from './harness';
 
 const minutesAgo = (minutes: number): string => new Date(Date.now() - minutes * 60_000).toISOString();
 
 describe('spigot status --check', () => {
+  const emulators = useCliEmulators('cli-check', { ssm: true });
   let fauxqs: Fauxqs;
   let ssm: LoopbackSsm;
   let queues: BufferQueues;
-  let counter = 0;
   const parameter = '/cli-check/spigot';
   const drainStatus = '/cli-check/drain-status';
   let env: NodeJS.ProcessEnv;
 
-  beforeAll(async () => {
-    [fauxqs, ssm] = await Promise.all([startFauxqs(), startLoopbackSsm()]);
-    useEmulatorEnvironment({ sqs: fauxqs.endpoint, ssm: ssm.endpoint });
-  });
-  afterAll(async () => {
-    await Promise.all([fauxqs?.stop(), ssm?.stop()]);
-  });
-  beforeEach(async () => {
-    queues = await createBufferQueues(fauxqs.sqs, `cli-check-${++counter}`);
+  beforeEach(() => {
+    [fauxqs, ssm, queues] = [emulators.fauxqs(), emulators.ssm(), emulators.queues()];
     env = cliEnv({ SPIGOT_PARAMETER_NAME: parameter, SPIGOT_QUEUE_URL: queues.queueUrl, SPIGOT_DLQ_URL: queues.dlqUrl, SPIGOT_DRAIN_STATUS_PARAMETER: drainStatus });
     ssm.putDirect(parameter, 'open', { description: 'opened by alice via spigot CLI' });
     ssm.putDirect(drainStatus, JSON.stringify({ at: minutesAgo(1), trigger: 'schedule', spigot: 'open', action: 'released', released: 3 }));

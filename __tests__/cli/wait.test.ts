@@ -1,29 +1,22 @@
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { progressLine, progressOf } from '../../cli/commands/wait';
 import { progressReporter } from '../../cli/progress';
-import { createBufferQueues, startFauxqs, type BufferQueues, type Fauxqs } from '../support/fauxqs';
-import { startLoopbackSsm, type LoopbackSsm } from '../support/loopback-ssm';
-import { cliEnv, runCli, runCliInTerminal, useEmulatorEnvironment } from './harness';
+import type { BufferQueues, Fauxqs } from '../support/fauxqs';
+import type { LoopbackSsm } from '../support/loopback-ssm';
+import { cliEnv, runCli, runCliInTerminal, useCliEmulators } from './harness';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('spigot wait --drained', () => {
+  const emulators = useCliEmulators('cli-wait', { ssm: true });
   let fauxqs: Fauxqs;
   let ssm: LoopbackSsm;
   let queues: BufferQueues;
-  let counter = 0;
   const parameter = '/cli-wait/spigot';
   let env: NodeJS.ProcessEnv;
 
-  beforeAll(async () => {
-    [fauxqs, ssm] = await Promise.all([startFauxqs(), startLoopbackSsm()]);
-    useEmulatorEnvironment({ sqs: fauxqs.endpoint, ssm: ssm.endpoint });
-  });
-  afterAll(async () => {
-    await Promise.all([fauxqs?.stop(), ssm?.stop()]);
-  });
-  beforeEach(async () => {
-    queues = await createBufferQueues(fauxqs.sqs, `cli-wait-${++counter}`);
+  beforeEach(() => {
+    [fauxqs, ssm, queues] = [emulators.fauxqs(), emulators.ssm(), emulators.queues()];
     env = cliEnv({ SPIGOT_PARAMETER_NAME: parameter, SPIGOT_QUEUE_URL: queues.queueUrl });
     ssm.putDirect(parameter, 'open', { description: 'opened by alice via spigot CLI' });
   });
