@@ -1,6 +1,7 @@
 import { App } from 'cdktf';
 import path from 'node:path';
 import { ConfigError, configPath, isPlaceholderJenkinsUrl, loadConfig } from './stacks/config';
+import { drainVpcWarnings } from './stacks/jenkins-reach';
 import { resolveSourcePolicy } from './stacks/source-policy';
 import { SpigotStack } from './stacks/spigot-stack';
 import { localStatePath, localStateWarning } from './stacks/state-path';
@@ -20,6 +21,7 @@ try {
   if (resolveSourcePolicy(config).kind === 'unchosen') {
     console.error('warning: allowedSources is not set: terraform plan and apply will refuse this stack until spigot.config.json chooses ["github"], a list of CIDR blocks, or ["anyone"] (README "Who may send webhooks").');
   }
+  for (const warning of drainVpcWarnings(config)) console.error(`warning: ${warning}`);
   const localState = localStatePath(config.name, config.backend);
   if (localState !== undefined) console.error(`warning: ${localStateWarning(localState)}`);
 } catch (error) {

@@ -1,10 +1,12 @@
 import { Construct } from 'constructs';
 import { TerraformOutput, TerraformStack } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import type { SpigotConfig } from './config';
+import { ConfigError, type SpigotConfig } from './config';
+import { jenkinsReachProblems } from './jenkins-reach';
 import { BufferQueue } from './constructs/buffer-queue';
 import { CustomDomain } from './constructs/custom-domain';
 import { DrainFunction } from './constructs/drain-function';
+import { DrainNetwork } from './constructs/drain-network';
 import { drainLogGroupName } from './resource-names';
 import { EncryptionKey } from './constructs/encryption-key';
 import { Operations } from './constructs/operations';
@@ -29,11 +31,15 @@ export class SpigotStack extends TerraformStack {
   readonly operations: Operations;
   readonly domain?: CustomDomain;
   readonly rateLimit?: SourceRateLimit;
+  readonly drainNetwork?: DrainNetwork;
   /** Route -> the URL senders should be configured with (the custom domain's, when there is one). */
   readonly webhookUrls: Record<string, string>;
 
   constructor(scope: Construct, id: string, config: SpigotConfig) {
     super(scope, id);
+    // Checked here, not in validateConfig, so `spigot doctor` can still read a config for a loopback test Jenkins.
+    const reach = jenkinsReachProblems(config);
+    if (reach.length > 0) throw new ConfigError(reach);
     this.addOverride('terraform.required_version', REQUIRED_TERRAFORM_VERSION);
     configureBackend(this, id, config.backend);
     new AwsProvider(this, 'aws', {
@@ -64,6 +70,9 @@ export class SpigotStack extends TerraformStack {
       logRetentionDays: config.logRetentionDays,
       manageAccountLoggingRole: config.manageApiGatewayAccountRole,
     });
+    if (config.drain.vpc) {
+      this.drainNetwork = new DrainNetwork(this, 'drain-network', { name: config.name, region: config.region, jenkinsUrl: config.jenkinsUrl, vpc: config.drain.vpc });
+    }
     this.drain = new DrainFunction(this, 'drain', {
       name: config.name,
       region: config.region,
@@ -81,6 +90,7 @@ export class SpigotStack extends TerraformStack {
       logRetentionDays: config.logRetentionDays,
       drain: config.drain,
       untrustedRefusalStatuses: untrustedRefusalStatuses(sourcePolicy, config.drain),
+      vpc: this.drainNetwork,
     });
     if (config.waf) {
       this.rateLimit = new SourceRateLimit(this, 'waf', { name: config.name, stageArn: this.api.stage.arn, ratePer5Minutes: config.waf.ratePer5Minutes });
