@@ -1,7 +1,7 @@
 import { App } from 'cdktf';
 import path from 'node:path';
 import { ConfigError, configPath, isPlaceholderJenkinsUrl, loadConfig } from './stacks/config';
-import { drainVpcWarnings } from './stacks/jenkins-reach';
+import { assertJenkinsReachable, drainVpcWarnings } from './stacks/jenkins-reach';
 import { resolveSourcePolicy } from './stacks/source-policy';
 import { SpigotStack } from './stacks/spigot-stack';
 import { localStatePath, localStateWarning } from './stacks/state-path';
@@ -9,6 +9,8 @@ import { localStatePath, localStateWarning } from './stacks/state-path';
 try {
   const source = configPath();
   const config = loadConfig(source);
+  // Before the App exists, so a refused config leaves cdktf.out as it was (the stack checks too).
+  assertJenkinsReachable(config);
   const app = new App();
   new SpigotStack(app, config.name, config);
   app.synth();

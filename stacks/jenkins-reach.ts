@@ -6,7 +6,7 @@
  * or a private DNS name would fail every probe: the spigot closes itself and nothing is released.
  */
 import { isIP } from 'node:net';
-import type { SpigotConfig } from './config';
+import { ConfigError, type SpigotConfig } from './config';
 
 /** DNS suffixes that only resolve inside a private network (RFC 6761/6762/8375, and common practice). */
 const PRIVATE_SUFFIXES = ['.internal', '.local', '.lan', '.corp', '.home.arpa', '.localhost'] as const;
@@ -93,6 +93,12 @@ export function jenkinsReachProblems(config: SpigotConfig): string[] {
     );
   }
   return problems;
+}
+
+/** Throws a ConfigError listing jenkinsReachProblems, if any. */
+export function assertJenkinsReachable(config: SpigotConfig): void {
+  const problems = jenkinsReachProblems(config);
+  if (problems.length > 0) throw new ConfigError(problems);
 }
 
 /** Advice that does not stop synth. */

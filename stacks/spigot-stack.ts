@@ -1,8 +1,8 @@
 import { Construct } from 'constructs';
 import { TerraformOutput, TerraformStack } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { ConfigError, type SpigotConfig } from './config';
-import { jenkinsReachProblems } from './jenkins-reach';
+import type { SpigotConfig } from './config';
+import { assertJenkinsReachable } from './jenkins-reach';
 import { BufferQueue } from './constructs/buffer-queue';
 import { CustomDomain } from './constructs/custom-domain';
 import { DrainFunction } from './constructs/drain-function';
@@ -37,9 +37,8 @@ export class SpigotStack extends TerraformStack {
 
   constructor(scope: Construct, id: string, config: SpigotConfig) {
     super(scope, id);
-    // Checked here, not in validateConfig, so `spigot doctor` can still read a config for a loopback test Jenkins.
-    const reach = jenkinsReachProblems(config);
-    if (reach.length > 0) throw new ConfigError(reach);
+    // Refused at synth, not in validateConfig, which `spigot doctor` also runs on configs for a loopback test Jenkins.
+    assertJenkinsReachable(config);
     this.addOverride('terraform.required_version', REQUIRED_TERRAFORM_VERSION);
     configureBackend(this, id, config.backend);
     new AwsProvider(this, 'aws', {

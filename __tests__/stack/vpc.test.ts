@@ -2,7 +2,9 @@
  * A Jenkins on a private network (issue 10, part 1): the drain in the user's VPC, the endpoints
  * it may need there, and the synth-time refusals for a Jenkins the drain could not reach.
  */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError, DEFAULT_CONFIG, mergeConfig, validateConfig } from '../../stacks/config';
 import { VPC_NETWORK_INTERFACE_ACTIONS } from '../../stacks/constructs/drain-function';
@@ -259,5 +261,45 @@ describe('the scan fixture', () => {
     expect(privateHostReason(fixture.jenkinsUrl)).toEqual(expect.any(String));
     expect(drainFunction(parsed).vpc_config.subnet_ids).toHaveLength(2);
     expect(Object.keys(resourcesOfType(parsed, 'aws_vpc_endpoint')).length).toBeGreaterThan(0);
+  });
+});
+
+describe('main.ts with a private Jenkins', () => {
+  const root = path.resolve(__dirname, '..', '..');
+  let cwd: string;
+  beforeEach(() => { cwd = mkdtempSync(path.join(tmpdir(), 'spigot-vpc-main-')); });
+  afterEach(() => { rmSync(cwd, { recursive: true, force: true }); });
+  const runMain = (config: object) => {
+    const file = path.join(cwd, 'spigot.config.json');
+    writeFileSync(file, JSON.stringify(config));
+    return spawnSync(path.join(root, 'node_modules', '.bin', 'tsx'), [path.join(root, 'main.ts')], {
+      cwd, env: { ...process.env, SPIGOT_CONFIG: file }, encoding: 'utf8', timeout: 60000,
+    });
+  };
+
+  it('when the config points at a private Jenkins without drain.vpc, synth exits 2 with the fixes and synthesizes nothing', () => {
+    const result = runMain({ jenkinsUrl: 'https://jenkins.lan:8443' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/jenkinsUrl: .*private DNS name \(\.lan\).*configure drain\.vpc.*as an agent/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(path.join(cwd, 'cdktf.out'))).toBe(false);
+  });
+
+  it('when drain.vpc has one subnet, synth succeeds and warns about the single Availability Zone', () => {
+    const result = runMain({ jenkinsUrl: 'https://jenkins.lan:8443', drain: { vpc: { subnetIds: [SUBNETS[0]], vpcId: VPC } } });
+    expect(result.status).toBe(0);
+    expect(result.stderr).toMatch(/warning: drain\.vpc\.subnetIds lists one subnet/);
+  });
+});
+
+describe('the scan', () => {
+  const root = path.resolve(__dirname, '..', '..');
+
+  it('when checkov runs, CKV_AWS_117 is not skipped globally and scan.sh synthesizes and scans the VPC fixture too', () => {
+    const skipList = readFileSync(path.join(root, '.checkov.yaml'), 'utf8').split(/^skip-check:/m)[1];
+    expect(skipList).not.toMatch(/^\s*- CKV_AWS_117/m);
+    const scan = readFileSync(path.join(root, 'scripts', 'scan.sh'), 'utf8');
+    expect(scan).toContain(`VPC_FIXTURE=${path.relative(root, FIXTURE)}`);
+    expect(scan).toMatch(/NO_VPC_ONLY=CKV_AWS_117/);
   });
 });
