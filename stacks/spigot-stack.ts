@@ -132,6 +132,9 @@ export class SpigotStack extends TerraformStack {
       api_invoke_url: [this.api.stage.invokeUrl, 'Base invoke URL of the webhook API'],
     };
     for (const [name, [value, description]] of Object.entries(outputs)) new TerraformOutput(this, name, { value, description });
+    if (this.drainNetwork?.securityGroup) {
+      new TerraformOutput(this, 'drain_security_group_id', { value: this.drainNetwork.securityGroup.id, description: "The drain's security group: admit it in Jenkins' security group on Jenkins' port" });
+    }
     new TerraformOutput(this, 'webhook_urls', { value: this.webhookUrls, description: 'Webhook URL to configure in the sender, for each route' });
     if (this.domain) {
       new TerraformOutput(this, 'stage_webhook_urls', { value: this.api.webhookUrls, description: 'The same routes on the execute-api URL (changes if the REST API is replaced)' });

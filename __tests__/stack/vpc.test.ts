@@ -102,6 +102,10 @@ describe('drain in a VPC, with a security group the stack creates', () => {
     for (const rule of egressRules(parsed)) expect(rule.description).toEqual(expect.any(String));
   });
 
+  it('when the stack creates the group, its id is an output to admit in Jenkins\' security group', () => {
+    expect(parsed.output?.drain_security_group_id?.value).toBe(ref('aws_security_group', groupId, 'id'));
+  });
+
   it('when in a VPC, the role may manage the function\'s network interfaces, and the policy exists before the function', () => {
     const statement = drainPolicy(parsed).Statement.find((s) => s.Sid === 'VpcNetworkInterfaces')!;
     expect(statement.Action).toEqual(VPC_NETWORK_INTERFACE_ACTIONS);
@@ -133,6 +137,7 @@ describe('drain in a VPC, with the user\'s security groups', () => {
     expect(drainFunction(parsed).vpc_config).toEqual({ subnet_ids: SUBNETS, security_group_ids: groups });
     expect(resourcesOfType(parsed, 'aws_security_group')).toEqual({});
     expect(egressRules(parsed)).toEqual([]);
+    expect(parsed.output).not.toHaveProperty('drain_security_group_id');
   });
 });
 
