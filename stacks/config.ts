@@ -64,6 +64,34 @@ export interface HoldConfig {
   readonly maxSeconds: number;
 }
 
+/** AWS services the drain can reach through interface VPC endpoints (README "Where does your Jenkins live?"). */
+export const ENDPOINT_SERVICES = ['sqs', 'ssm', 'kms', 'logs', 'monitoring', 'xray', 'sts'] as const;
+export type EndpointService = (typeof ENDPOINT_SERVICES)[number];
+/**
+ * What `endpoints: true` creates: the services the drain calls itself. KMS, CloudWatch Logs and
+ * metrics (EMF lines on stdout) and X-Ray segments are reached by SQS, SSM and Lambda on its behalf.
+ */
+export const DRAIN_ENDPOINT_SERVICES: readonly EndpointService[] = ['sqs', 'ssm'];
+
+/** Runs the drain Lambda in your VPC, so it reaches a Jenkins on a private address. */
+export interface DrainVpcConfig {
+  /** Subnets the drain's network interfaces go in; two or more in different AZs (synth warns about one). */
+  readonly subnetIds: readonly string[];
+  /** Your security groups for the drain. @default undefined (the stack creates one in `vpcId`) */
+  readonly securityGroupIds?: readonly string[];
+  /**
+   * The subnets' VPC: the stack creates the drain's security group here (egress to Jenkins' port
+   * and 443 only) unless `securityGroupIds` is set, and the endpoints. @default undefined
+   */
+  readonly vpcId?: string;
+  /**
+   * Interface VPC endpoints with private DNS, for subnets without a NAT route: `true` for the
+   * services the drain calls (sqs, ssm), or a list of them. Billed per hour per AZ, so off.
+   * Needs `vpcId`. @default false (the subnets reach AWS through your NAT gateway)
+   */
+  readonly endpoints?: boolean | readonly EndpointService[];
+}
+
 export interface DrainConfig {
   /** EventBridge schedule expression. @default "rate(1 minute)" */
   readonly schedule: string;
@@ -98,6 +126,8 @@ export interface DrainConfig {
   readonly probe: ProbeConfig;
   readonly refusals: RefusalConfig;
   readonly hold: HoldConfig;
+  /** Run the drain in your VPC (a Jenkins on a private network). @default undefined (Lambda's own network: public Jenkins only) */
+  readonly vpc?: DrainVpcConfig;
 }
 
 export interface AlarmConfig {
@@ -133,6 +163,12 @@ export interface SpigotConfig {
   readonly region: string;
   /** Base URL of Jenkins, with its context path if any. */
   readonly jenkinsUrl: string;
+  /**
+   * Accept an `http://` jenkinsUrl. The drain replays signed webhook bodies and, with
+   * drain.credentialsParameterName, sends a Jenkins API token: over plain HTTP anyone on the path
+   * reads both. @default false (an http:// jenkinsUrl fails synth)
+   */
+  readonly allowPlainHttp: boolean;
   /** Webhook paths accepted (POST only). @default ["/github-webhook/", "/generic-webhook-trigger/invoke"] */
   readonly routes: readonly string[];
   /**
@@ -173,6 +209,7 @@ export const DEFAULT_CONFIG: SpigotConfig = {
   name: 'spigot',
   region: 'us-east-1',
   jenkinsUrl: 'https://jenkins.example.invalid',
+  allowPlainHttp: false,
   routes: ['/github-webhook/', '/generic-webhook-trigger/invoke'],
   allowedSourceCidrs: [],
   throttle: { rateLimit: 50, burstLimit: 100 },
@@ -324,7 +361,7 @@ function checkWaf(c: Checker, w: Json): void {
 }
 
 function checkDrain(c: Checker, d: Record<string, Json>): void {
-  const known = { ...DEFAULT_CONFIG.drain, ratePerSecond: 0, reservedConcurrency: 0, autoReopenAfterHealthyProbes: 0, credentialsParameterName: '', webhookSecretParameterName: '' };
+  const known = { ...DEFAULT_CONFIG.drain, ratePerSecond: 0, reservedConcurrency: 0, autoReopenAfterHealthyProbes: 0, credentialsParameterName: '', webhookSecretParameterName: '', vpc: 0 };
   c.unknownKeys(d, known, 'drain.');
   c.text(d.schedule, 'drain.schedule', /^(rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)|cron\(\S+( \S+){5}\))$/,
     'must be an EventBridge schedule such as "rate(1 minute)", "rate(5 minutes)" or "cron(0/2 * * * ? *)"');
@@ -360,10 +397,46 @@ function checkDrain(c: Checker, d: Record<string, Json>): void {
   }
   checkRefusals(c, d.refusals);
   checkHold(c, d.hold);
+  if (d.vpc !== undefined) checkDrainVpc(c, d.vpc);
   if (typeof d.httpTimeoutMs === 'number' && typeof d.maxAttempts === 'number' && typeof d.timeoutSeconds === 'number'
       && d.httpTimeoutMs * d.maxAttempts > (d.timeoutSeconds * 1000) / 2) {
     c.fail('drain.httpTimeoutMs', 'times drain.maxAttempts must fit in half of drain.timeoutSeconds, so a webhook being sent never outlives its visibility timeout; lower one or raise drain.timeoutSeconds');
   }
+}
+
+/** EC2 ids: a prefix and 8 (older resources) or 17 lower-case hex digits. */
+const ec2Id = (prefix: string): RegExp => new RegExp(`^${prefix}-([0-9a-f]{8}|[0-9a-f]{17})$`);
+
+/** A non-empty list of distinct EC2 ids, at most `max` (Lambda takes 16 subnets and 5 security groups). */
+function checkIdList(c: Checker, value: Json, field: string, prefix: string, max: number, example: string): void {
+  if (!Array.isArray(value) || value.length === 0 || value.length > max) {
+    c.fail(field, `must list 1 to ${max} ${prefix} ids such as ${example}, got ${JSON.stringify(value)}`);
+    return;
+  }
+  value.forEach((id, i) => c.text(id, `${field}[${i}]`, ec2Id(prefix), `must be an id such as "${prefix}-0123456789abcdef0" (the ${prefix === 'sg' ? 'security group' : 'subnet'}'s ID in the VPC console, not its name)`));
+  const duplicate = value.find((id, i) => value.indexOf(id) !== i);
+  if (duplicate !== undefined) c.fail(field, `lists ${JSON.stringify(duplicate)} twice`);
+}
+
+function checkDrainVpc(c: Checker, v: Json): void {
+  const example = '{"subnetIds": ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"], "vpcId": "vpc-0123456789abcdef0"}';
+  if (!c.section(v, 'drain.vpc', { subnetIds: 0, securityGroupIds: 0, vpcId: 0, endpoints: 0 })) return;
+  checkIdList(c, v.subnetIds, 'drain.vpc.subnetIds', 'subnet', 16, '["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"] (two or more, in different AZs)');
+  if (v.securityGroupIds !== undefined) checkIdList(c, v.securityGroupIds, 'drain.vpc.securityGroupIds', 'sg', 5, '["sg-0123456789abcdef0"]');
+  if (v.vpcId !== undefined) c.text(v.vpcId, 'drain.vpc.vpcId', ec2Id('vpc'), 'must be the id of the subnets\' VPC, such as "vpc-0123456789abcdef0"');
+  if (v.securityGroupIds === undefined && v.vpcId === undefined) {
+    c.fail('drain.vpc', `needs securityGroupIds (your groups for the drain, with egress to Jenkins and to AWS on 443) or vpcId (the stack creates that group), e.g. ${example}`);
+  }
+  const endpoints = v.endpoints;
+  if (endpoints === undefined || endpoints === false) return;
+  if (endpoints !== true) {
+    if (!Array.isArray(endpoints) || endpoints.length === 0) {
+      c.fail('drain.vpc.endpoints', `must be true (${DRAIN_ENDPOINT_SERVICES.join(' and ')}, what the drain calls), false, or a list of ${ENDPOINT_SERVICES.join(', ')}; got ${JSON.stringify(endpoints)}`);
+      return;
+    }
+    endpoints.forEach((service, i) => c.oneOf(service, `drain.vpc.endpoints[${i}]`, ENDPOINT_SERVICES));
+  }
+  if (v.vpcId === undefined) c.fail('drain.vpc.endpoints', 'needs drain.vpc.vpcId, the VPC the endpoints are created in (the same VPC as the subnets)');
 }
 
 function checkAlarms(c: Checker, a: Record<string, Json>): void {
@@ -453,6 +526,7 @@ export function validateConfig(value: Json, source = 'the configuration'): Spigo
   c.text(value.name, 'name', /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/, 'must be 2-32 lower-case letters, digits or dashes, starting with a letter');
   c.text(value.region, 'region', /^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as "eu-west-1"');
   checkJenkinsUrl(c, value.jenkinsUrl);
+  if (typeof value.allowPlainHttp !== 'boolean') c.fail('allowPlainHttp', `must be true or false, got ${JSON.stringify(value.allowPlainHttp)}`);
   checkRoutes(c, value.routes);
   const sourceProblems = c.problems.length;
   checkSources(c, value.allowedSources, value.allowedSourceCidrs);

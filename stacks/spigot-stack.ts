@@ -2,9 +2,11 @@ import { Construct } from 'constructs';
 import { TerraformOutput, TerraformStack } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import type { SpigotConfig } from './config';
+import { assertJenkinsReachable } from './jenkins-reach';
 import { BufferQueue } from './constructs/buffer-queue';
 import { CustomDomain } from './constructs/custom-domain';
 import { DrainFunction } from './constructs/drain-function';
+import { DrainNetwork } from './constructs/drain-network';
 import { drainLogGroupName } from './resource-names';
 import { EncryptionKey } from './constructs/encryption-key';
 import { Operations } from './constructs/operations';
@@ -29,11 +31,14 @@ export class SpigotStack extends TerraformStack {
   readonly operations: Operations;
   readonly domain?: CustomDomain;
   readonly rateLimit?: SourceRateLimit;
+  readonly drainNetwork?: DrainNetwork;
   /** Route -> the URL senders should be configured with (the custom domain's, when there is one). */
   readonly webhookUrls: Record<string, string>;
 
   constructor(scope: Construct, id: string, config: SpigotConfig) {
     super(scope, id);
+    // Refused at synth, not in validateConfig, which `spigot doctor` also runs on configs for a loopback test Jenkins.
+    assertJenkinsReachable(config);
     this.addOverride('terraform.required_version', REQUIRED_TERRAFORM_VERSION);
     configureBackend(this, id, config.backend);
     new AwsProvider(this, 'aws', {
@@ -64,6 +69,9 @@ export class SpigotStack extends TerraformStack {
       logRetentionDays: config.logRetentionDays,
       manageAccountLoggingRole: config.manageApiGatewayAccountRole,
     });
+    if (config.drain.vpc) {
+      this.drainNetwork = new DrainNetwork(this, 'drain-network', { name: config.name, region: config.region, jenkinsUrl: config.jenkinsUrl, vpc: config.drain.vpc });
+    }
     this.drain = new DrainFunction(this, 'drain', {
       name: config.name,
       region: config.region,
@@ -81,6 +89,7 @@ export class SpigotStack extends TerraformStack {
       logRetentionDays: config.logRetentionDays,
       drain: config.drain,
       untrustedRefusalStatuses: untrustedRefusalStatuses(sourcePolicy, config.drain),
+      vpc: this.drainNetwork,
     });
     if (config.waf) {
       this.rateLimit = new SourceRateLimit(this, 'waf', { name: config.name, stageArn: this.api.stage.arn, ratePer5Minutes: config.waf.ratePer5Minutes });
@@ -123,6 +132,9 @@ export class SpigotStack extends TerraformStack {
       api_invoke_url: [this.api.stage.invokeUrl, 'Base invoke URL of the webhook API'],
     };
     for (const [name, [value, description]] of Object.entries(outputs)) new TerraformOutput(this, name, { value, description });
+    if (this.drainNetwork?.securityGroup) {
+      new TerraformOutput(this, 'drain_security_group_id', { value: this.drainNetwork.securityGroup.id, description: "The drain's security group: admit it in Jenkins' security group on Jenkins' port" });
+    }
     new TerraformOutput(this, 'webhook_urls', { value: this.webhookUrls, description: 'Webhook URL to configure in the sender, for each route' });
     if (this.domain) {
       new TerraformOutput(this, 'stage_webhook_urls', { value: this.api.webhookUrls, description: 'The same routes on the execute-api URL (changes if the REST API is replaced)' });

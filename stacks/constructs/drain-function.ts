@@ -35,6 +35,8 @@ export interface DrainFunctionOptions {
    * (see untrustedRefusalStatuses in ../source-policy.ts). @default [] (every refusal counts)
    */
   readonly untrustedRefusalStatuses?: readonly string[];
+  /** Run in these subnets with these security groups (see DrainNetwork). @default undefined (Lambda's own network) */
+  readonly vpc?: { readonly subnetIds: readonly string[]; readonly securityGroupIds: readonly string[] };
 }
 
 
@@ -82,7 +84,7 @@ export class DrainFunction extends Construct {
     });
 
     const role = new IamRole(this, 'role', { name: functionName, assumeRolePolicy: assumeRolePolicy('lambda.amazonaws.com') });
-    new IamRolePolicy(this, 'policy', { role: role.id, name: 'drain', policy: policyDocument(drainPermissions(options, this)) });
+    const rolePolicy = new IamRolePolicy(this, 'policy', { role: role.id, name: 'drain', policy: policyDocument(drainPermissions(options, this)) });
 
     const d = options.drain;
     // A local, so the precondition below checks exactly the URL the function gets.
@@ -141,7 +143,9 @@ export class DrainFunction extends Construct {
       // INFO, so WARN here would drop every metric. LOG_LEVEL filters the drain's own logs.
       loggingConfig: { logFormat: 'JSON', logGroup: this.logGroup.name, applicationLogLevel: d.logLevel === 'DEBUG' ? 'DEBUG' : 'INFO', systemLogLevel: 'WARN' },
       environment: { variables: environment },
-      dependsOn: [this.logGroup],
+      ...(options.vpc ? { vpcConfig: { subnetIds: [...options.vpc.subnetIds], securityGroupIds: [...options.vpc.securityGroupIds] } } : {}),
+      // In a VPC the role's policy must exist first: Lambda checks the ENI permissions on create.
+      dependsOn: options.vpc ? [this.logGroup, rolePolicy] : [this.logGroup],
       lifecycle: {
         // Synth works on the embedded default; plan and apply refuse to point a real drain at it.
         precondition: [{
@@ -193,6 +197,16 @@ export function maxRunSeconds(schedule: string, timeoutSeconds: number): number 
   return Math.max(10, Math.min(period - 5, timeoutSeconds - 60));
 }
 
+/** The EC2 actions AWSLambdaVPCAccessExecutionRole (v3) grants for a function's network interfaces. */
+export const VPC_NETWORK_INTERFACE_ACTIONS = [
+  'ec2:CreateNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  'ec2:DeleteNetworkInterface',
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:UnassignPrivateIpAddresses',
+];
+
 /** Least privilege: exactly the calls functions/drain makes, on exactly its resources. */
 function drainPermissions(options: DrainFunctionOptions, drain: DrainFunction): PolicyStatement[] {
   const parameterArn = (name: string) =>
@@ -225,6 +239,17 @@ function drainPermissions(options: DrainFunctionOptions, drain: DrainFunction): 
       Resource: `${drain.logGroup.arn}:*`,
     },
   ];
+  if (options.vpc) {
+    // What Lambda needs to manage the function's network interfaces in the user's subnets
+    // (the EC2 part of AWSLambdaVPCAccessExecutionRole; its broad logs:* part is not needed).
+    // EC2 does not scope Describe calls to resources, and Lambda manages the interfaces itself.
+    statements.push({
+      Sid: 'VpcNetworkInterfaces',
+      Effect: 'Allow',
+      Action: VPC_NETWORK_INTERFACE_ACTIONS,
+      Resource: '*',
+    });
+  }
   if (secrets.length > 0) {
     statements.push({ Sid: 'ReadJenkinsSecrets', Effect: 'Allow', Action: 'ssm:GetParameter', Resource: secrets.map(parameterArn) });
     statements.push({
