@@ -94,12 +94,12 @@ describe('spigot trace, over the real drain\'s log lines', () => {
     expect(cloudwatch.logQueries.some((q) => q.logGroupName === ACCESS_LOG && q.filterPattern?.includes(sent.poison!.requestId))).toBe(true);
   });
 
-  it('when a webhook was released by this drain, which logs no release line, trace says it is gone from the queues without claiming it is held', async () => {
+  it('when a webhook was released by the drain, trace shows when and what Jenkins answered, from the drain\'s own release line', async () => {
     const result = await runCli(['trace', sent['good-1']!.requestId, '--json'], { env });
     expect(result.code).toBe(0);
     const traced = JSON.parse(result.stdout);
-    expect(traced.events.map((e: TraceEvent) => e.kind)).toEqual(['accepted']);
-    expect(traced.verdict).toEqual({ state: 'gone', text: expect.stringContaining('no longer in the buffer nor in the DLQ, but no drain line says it was released') });
+    expect(traced.events.map((e: TraceEvent) => e.kind)).toEqual(['accepted', 'released']);
+    expect(traced.verdict).toEqual({ state: 'released', text: expect.stringMatching(/^released to Jenkins at \S+; Jenkins answered 200$/) });
   });
 
   it('when API Gateway refused the delivery, trace by request id says it was never queued and why', async () => {

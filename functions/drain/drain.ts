@@ -3,13 +3,12 @@ import { RateLimiter } from './core/rate-limiter';
 import { buildReplayRequest, type ReplayRequest } from './core/replay-request';
 import { totalBackoffMs } from './core/retry';
 import { TimeBudget } from './core/time-budget';
-import { inspect } from './inspect';
+import { Envelopes, inspect } from './inspect';
 import { probeJenkins } from './probe';
 import { releaseHeldWebhooks } from './release';
 import { autoClose, cachedSpigotCheck, maybeReopen } from './spigot-keeper';
 import type { DrainDeps, DrainResult, DrainTrigger } from './drain-types';
 import { errorMessage } from '../shared/error-message';
-import { decodeEnvelope } from '../shared/envelope';
 import { parseSpigotState } from '../shared/spigot-state';
 import type { HeldWebhook } from './adapters/buffer-queue';
 
@@ -49,7 +48,8 @@ export async function runDrain(deps: DrainDeps, trigger: DrainTrigger): Promise<
     return { spigot: 'closed', action: 'auto-closed', reason: health.reason, probeFailed: true, durationMs: elapsed() };
   }
 
-  // Each webhook is decoded once, when inspected, and its replay request reused on retries.
+  // Each webhook is decoded once, and its replay request reused on retries.
+  const envelopes = new Envelopes();
   const requests = new WeakMap<HeldWebhook, ReplayRequest>();
   const budget = new TimeBudget(
     { startedAt, maxRunMs: settings.maxRunMs, httpTimeoutMs: settings.httpTimeoutMs, maxAttempts: settings.maxAttempts, totalBackoffMs: totalBackoffMs(settings.maxAttempts) },
@@ -61,8 +61,9 @@ export async function runDrain(deps: DrainDeps, trigger: DrainTrigger): Promise<
       queue: deps.queue,
       budget,
       log,
+      identify: (message) => envelopes.ids(message),
       inspect: (message) => {
-        const disposition = inspect(message, secrets, deps.senders, now());
+        const disposition = inspect(message, envelopes, secrets, deps.senders, now());
         if (disposition.kind !== 'send') return disposition;
         try {
           requests.set(message, buildReplayRequest(disposition.envelope, settings.jenkinsUrl));
@@ -73,7 +74,7 @@ export async function runDrain(deps: DrainDeps, trigger: DrainTrigger): Promise<
         return disposition;
       },
       attempt: async (message) => {
-        const request = requests.get(message) ?? buildReplayRequest(decodeEnvelope(message.body), settings.jenkinsUrl);
+        const request = requests.get(message) ?? buildReplayRequest(envelopes.of(message), settings.jenkinsUrl);
         try {
           const answer = await deps.jenkins.post(request, settings.httpTimeoutMs);
           return classifyResponse(answer.status, answer.headers, now());

@@ -1,21 +1,52 @@
 import type { HeldWebhook } from './adapters/buffer-queue';
 import type { SenderTrust } from './core/sender-trust';
 import type { DrainSecrets } from './drain-types';
-import type { Disposition } from './release';
+import type { Disposition, WebhookIds } from './release';
 import { decodeEnvelope, headerValue, type WebhookEnvelope } from '../shared/envelope';
 import { errorMessage } from '../shared/error-message';
 import { verifyGitHubSignature } from '../shared/github-signature';
-import { SMOKE_HEADER } from '../shared/webhook-headers';
+import { DELIVERY_ID_HEADERS, SMOKE_HEADER } from '../shared/webhook-headers';
 
 const SIGNATURE_MISMATCH = 'signature mismatch: X-Hub-Signature-256 does not match the webhook secret';
 
 /** What a held webhook is before Jenkins sees it: decodable, a smoke ping, signed right. */
 type Inspected = Exclude<Disposition, { kind: 'send' }> | { readonly kind: 'send'; readonly envelope: WebhookEnvelope };
 
-export function inspect(message: HeldWebhook, secrets: DrainSecrets, senders: SenderTrust | undefined, now: number): Inspected {
+/** Decodes each message once per run: for inspection, the replay, and the ids log lines carry. */
+export class Envelopes {
+  private readonly decoded = new WeakMap<HeldWebhook, WebhookEnvelope | Error>();
+
+  /** Throws the envelope's error (the same one every time). */
+  of(message: HeldWebhook): WebhookEnvelope {
+    let entry = this.decoded.get(message);
+    if (entry === undefined) {
+      try {
+        entry = decodeEnvelope(message.body);
+      } catch (error) {
+        entry = error instanceof Error ? error : new Error(String(error));
+      }
+      this.decoded.set(message, entry);
+    }
+    if (entry instanceof Error) throw entry;
+    return entry;
+  }
+
+  /** The sender's delivery id and API Gateway's request id; none for an envelope that does not decode. */
+  ids(message: HeldWebhook): WebhookIds {
+    try {
+      const envelope = this.of(message);
+      const deliveryId = DELIVERY_ID_HEADERS.map((name) => headerValue(envelope, name)).find((value) => value !== undefined && value !== '');
+      return { deliveryId, requestId: envelope.requestId };
+    } catch {
+      return {};
+    }
+  }
+}
+
+export function inspect(message: HeldWebhook, envelopes: Envelopes, secrets: DrainSecrets, senders: SenderTrust | undefined, now: number): Inspected {
   let envelope: WebhookEnvelope;
   try {
-    envelope = decodeEnvelope(message.body);
+    envelope = envelopes.of(message);
   } catch (error) {
     return { kind: 'dead-letter', reason: errorMessage(error) };
   }

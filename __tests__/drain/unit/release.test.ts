@@ -52,6 +52,7 @@ function drainWith(setup: Setup = {}) {
         {
           queue: queue.asClient(),
           inspect: setup.inspect ?? (() => ({ kind: 'send' })),
+          identify: (m) => ({ deliveryId: `delivery-of-${m.messageId}`, requestId: `request-of-${m.messageId}` }),
           attempt: jenkins.attempt,
           budget: budgetFor(clock, maxAttempts),
           spigotOpen: async () => {
@@ -173,6 +174,19 @@ describe('releaseHeldWebhooks', () => {
       expect(d.queue.deadLettered.map((x) => x.id)).toEqual(['a3']);
       expect(stats).toMatchObject({ released: 2, discarded: 1, deadLettered: 1 });
       expect(d.queue.remainingIds()).toEqual([]);
+    });
+  });
+
+  describe('log lines', () => {
+    it('when webhooks are released or dead-lettered, each line names the message, its repository, delivery id and request id, and a release line says what Jenkins answered', async () => {
+      const d = drainWith({ concurrency: 1, script: { b1: [poison(404)] }, refusals: { statuses: new Set() } });
+      d.queue.send('a', 'a1');
+      d.queue.send('b', 'b1');
+      await d.run();
+      const released = d.log.lines.find((l) => l.message === 'released webhook');
+      expect(released?.fields).toEqual({ messageId: 'a1', group: 'a', deliveryId: 'delivery-of-a1', requestId: 'request-of-a1', status: 200 });
+      const dead = d.log.lines.find((l) => l.message === 'dead-lettered webhook');
+      expect(dead?.fields).toMatchObject({ messageId: 'b1', group: 'b', deliveryId: 'delivery-of-b1', requestId: 'request-of-b1', status: 404 });
     });
   });
 

@@ -36,7 +36,7 @@ export async function deliver(message: HeldWebhook, ctx: DeliverContext): Promis
     switch (outcome.kind) {
       case 'delivered':
         settle(outcome);
-        return { kind: 'delivered' };
+        return { kind: 'delivered', status: outcome.status };
       case 'poison':
         settle(outcome);
         return { kind: 'refused', refusal: outcome.status, status: outcome.status, reason: outcome.reason };

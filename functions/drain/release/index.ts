@@ -11,7 +11,7 @@ import { RepositoryHolds } from './repository-holds';
 import { RunControl } from './run-control';
 import type { Delivery, GroupBatch, ReleaseDeps, ReleaseOptions, ReleaseStats } from './types';
 
-export type { Disposition, DrainMemory, ReleaseDeps, ReleaseLog, ReleaseOptions, ReleaseStats } from './types';
+export type { Disposition, DrainMemory, WebhookIds, ReleaseDeps, ReleaseLog, ReleaseOptions, ReleaseStats } from './types';
 
 const RECEIVE_BATCH = 10;
 /** Pause between empty receives when long polling is off (tests, or a run near its end). */
@@ -54,10 +54,13 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
     }
   });
 
+  /** What every per-webhook log line carries, so `spigot trace` can find it. */
+  const ids = (message: HeldWebhook) => ({ messageId: message.messageId, group: message.groupId, ...deps.identify?.(message) });
+
   const deadLetter = async (message: HeldWebhook, status: number | undefined, reason: string) => {
     await deps.queue.deadLetter(message, { status, reason });
     stats.deadLettered += 1;
-    deps.log.warn('dead-lettered webhook', { messageId: message.messageId, group: message.groupId, status, reason });
+    deps.log.warn('dead-lettered webhook', { ...ids(message), status, reason });
   };
 
   /** Jenkins accepted a webhook: parked refusals are poison; their repositories resume first. */
@@ -83,7 +86,7 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
       await holds.handBack(batch.messages.slice(index), 'Jenkins refuses webhooks');
       return false;
     }
-    deps.log.info('webhook refused; holding its repository until Jenkins accepts another webhook', { messageId: message.messageId, group: batch.groupId, status: refused.status, reason: refused.reason });
+    deps.log.info('webhook refused; holding its repository until Jenkins accepts another webhook', { ...ids(message), status: refused.status, reason: refused.reason });
     return false;
   };
 
@@ -93,7 +96,7 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
     switch (disposition.kind) {
       case 'discard':
         stats.discarded += 1;
-        deps.log.info('discarded webhook without sending', { messageId: message.messageId, reason: disposition.reason });
+        deps.log.info('discarded webhook without sending', { ...ids(message), reason: disposition.reason });
         return { kind: 'delivered' };
       case 'dead-letter':
         if (disposition.signatureMismatch) stats.signatureMismatches += 1;
@@ -106,6 +109,7 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
         const delivery = await deliver(message, deliverContext);
         if (delivery.kind === 'delivered') {
           stats.released += 1;
+          deps.log.info('released webhook', { ...ids(message), status: delivery.status });
           if (deps.memory) deps.memory.lastAcceptedAt = now();
           confirmParked();
         }
@@ -124,7 +128,7 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
         } else {
           if (message.receiveCount > 1) {
             stats.redelivered += 1;
-            deps.log.info('webhook received again; Jenkins may have seen it before', { messageId: message.messageId, receiveCount: message.receiveCount });
+            deps.log.info('webhook received again; Jenkins may have seen it before', { ...ids(message), receiveCount: message.receiveCount });
           }
           stats.oldestAgeMs = Math.max(stats.oldestAgeMs, now() - message.sentAt);
           const delivery = await settleMessage(message);
@@ -134,7 +138,7 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
         }
       } catch (error) {
         // e.g. the DLQ send failed: keep the message and everything after it.
-        deps.log.error('could not process webhook; holding its repository', { messageId: message.messageId, error: errorMessage(error) });
+        deps.log.error('could not process webhook; holding its repository', { ...ids(message), error: errorMessage(error) });
         return await holds.hold(rest, undefined, 'processing error');
       }
       // Deleted as soon as it is done: a later message of the repository failing must not re-send it.

@@ -25,6 +25,8 @@ export interface ReleaseDeps {
   readonly inspect: (message: HeldWebhook) => Disposition;
   /** One attempt to hand the webhook to Jenkins. */
   readonly attempt: (message: HeldWebhook) => Promise<Outcome>;
+  /** The ids a person traces a webhook by (delivery id, API request id); never the body. */
+  readonly identify?: (message: HeldWebhook) => WebhookIds;
   readonly budget: TimeBudget;
   /** The spigot's current state, re-read at most every few seconds. */
   readonly spigotOpen: () => Promise<boolean>;
@@ -79,9 +81,14 @@ export interface GroupBatch {
   readonly poisonHead?: { readonly status?: number; readonly reason: string };
 }
 
+export interface WebhookIds {
+  readonly deliveryId?: string;
+  readonly requestId?: string;
+}
+
 /** How sending one webhook ended. */
 export type Delivery =
-  | { readonly kind: 'delivered' }
+  | { readonly kind: 'delivered'; readonly status?: number }
   | { readonly kind: 'refused'; readonly refusal: RefusalKind; readonly status?: number; readonly reason: string }
   /** Hide the repository for at least its hold floor (Jenkins busy or failing). */
   | { readonly kind: 'hold'; readonly retryAfterMs?: number; readonly why: string }
