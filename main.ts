@@ -1,7 +1,8 @@
 import { App } from 'cdktf';
 import path from 'node:path';
-import { ConfigError, configPath, loadConfig } from './stacks/config';
+import { ConfigError, configPath, isPlaceholderJenkinsUrl, loadConfig } from './stacks/config';
 import { SpigotStack } from './stacks/spigot-stack';
+import { localStatePath, localStateWarning } from './stacks/state-path';
 
 try {
   const source = configPath();
@@ -12,6 +13,11 @@ try {
   console.log(
     `Synthesized stack "${config.name}" (${source ?? 'embedded default configuration'}) to ${path.join(app.outdir, 'stacks', config.name, 'cdk.tf.json')}`,
   );
+  if (isPlaceholderJenkinsUrl(config.jenkinsUrl)) {
+    console.error(`warning: jenkinsUrl is the placeholder ${config.jenkinsUrl}: terraform plan and apply will refuse this stack until spigot.config.json sets your Jenkins URL.`);
+  }
+  const localState = localStatePath(config.name, config.backend);
+  if (localState !== undefined) console.error(`warning: ${localStateWarning(localState)}`);
 } catch (error) {
   if (error instanceof ConfigError) {
     console.error(error.message);

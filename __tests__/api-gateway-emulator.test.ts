@@ -44,6 +44,21 @@ describe('template selection (passthrough NEVER)', () => {
     expect(selectRequestTemplate(templates, 'text/plain')).toEqual({ status: 415 });
     expect(selectRequestTemplate(templates, 'application/json-patch+json')).toEqual({ status: 415 });
   });
+
+  it('when matching by whole value, only a key equal to the whole header value is selected', () => {
+    const spelled = { ...templates, 'application/json; charset=utf-8': 'J' };
+    expect(selectRequestTemplate(spelled, 'application/json; charset=utf-8', 'whole-value')).toEqual({ template: 'J' });
+    expect(selectRequestTemplate(spelled, 'application/json', 'whole-value')).toEqual({ template: 'J' });
+    expect(selectRequestTemplate(spelled, undefined, 'whole-value')).toEqual({ template: 'J' });
+    expect(selectRequestTemplate(spelled, 'application/json;charset=utf-8', 'whole-value')).toEqual({ status: 415 });
+    expect(selectRequestTemplate(spelled, 'Application/JSON', 'whole-value')).toEqual({ status: 415 });
+    expect(selectRequestTemplate(spelled, 'application/x-www-form-urlencoded; charset=utf-8', 'whole-value')).toEqual({ status: 415 });
+  });
+
+  it('when several keys share a media type, media-type matching accepts identical templates and refuses to guess between different ones', () => {
+    expect(selectRequestTemplate({ 'application/json': 'J', 'application/json; charset=utf-8': 'J' }, 'application/json;charset=UTF-8')).toEqual({ template: 'J' });
+    expect(() => selectRequestTemplate({ 'application/json': 'J', 'application/json; charset=utf-8': 'K' }, 'application/json')).toThrow(/not modelled/);
+  });
 });
 
 describe('$util', () => {

@@ -1,9 +1,9 @@
 /**
  * The rendered SendMessage requests against a real SQS FIFO emulator (fauxqs): what the
- * queue does with Spigot's group and deduplication ids.
+ * queue does with Spigot's group and deduplication ids (one per accepted request).
  */
-import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { decodeEnvelope } from '../functions/shared/envelope';
+import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { decodeEnvelope, headerValue } from '../functions/shared/envelope';
 import { Edge } from './support/edge';
 import { createBufferQueues, queueDepth, startFauxqs, type Fauxqs } from './support/fauxqs';
 import { synthStack } from './support/synth';
@@ -32,13 +32,25 @@ describe('ingest into the FIFO buffer', () => {
     return Messages;
   }
 
-  it('when GitHub redelivers the same delivery, it answers 202 both times and stores it once', async () => {
+  it('when the same X-GitHub-Delivery is accepted twice within 5 minutes (a redelivery), it is two messages in the queue', async () => {
     const { edge, queueUrl } = await freshEdge();
     const delivery = githubDelivery({ event: 'push', repo: 'octo-org/api', contentType: 'json' });
     const first = await edge.accept({ path: '/github-webhook/', headers: delivery.headers, body: delivery.body });
-    const second = await edge.accept({ path: '/github-webhook/', headers: delivery.headers, body: delivery.body });
-    expect([first.status, second.status]).toEqual([202, 202]);
-    expect(await queueDepth(fauxqs.sqs, queueUrl)).toEqual({ visible: 1, inFlight: 0 });
+    const again = await edge.accept({ path: '/github-webhook/', headers: delivery.headers, body: delivery.body });
+    expect([first.status, again.status]).toEqual([202, 202]);
+    expect([first.reachedQueue, again.reachedQueue]).toEqual([true, true]);
+    // Both stored: one received (in flight), the other waiting behind it in the repository's group.
+    const [head] = await receiveAll(queueUrl);
+    expect(await queueDepth(fauxqs.sqs, queueUrl)).toEqual({ visible: 1, inFlight: 1 });
+    // Each is its own request; both carry the delivery id, so Jenkins can tell it is a repeat.
+    const envelope = decodeEnvelope(head.Body!);
+    expect(head.Attributes?.MessageDeduplicationId).toBe(`req:${first.requestId}`);
+    expect(envelope.requestId).toBe(first.requestId);
+    expect(headerValue(envelope, 'X-GitHub-Delivery')).toBe(delivery.deliveryId);
+    await fauxqs.sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: head.ReceiptHandle! }));
+    const [second] = await receiveAll(queueUrl);
+    expect(decodeEnvelope(second.Body!).requestId).toBe(again.requestId);
+    expect(headerValue(decodeEnvelope(second.Body!), 'X-GitHub-Delivery')).toBe(delivery.deliveryId);
   });
 
   it('when one event reaches two hooks (same delivery id, different hook ids), it stores both deliveries', async () => {
@@ -47,9 +59,6 @@ describe('ingest into the FIFO buffer', () => {
     const orgHook = githubDelivery({ event: 'push', repo: 'octo-org/api', contentType: 'json', hookId: '222', deliveryId: '5f1d0f40-0000-4000-8000-000000000001' });
     for (const d of [repoHook, orgHook]) expect((await edge.accept({ path: '/github-webhook/', headers: d.headers, body: d.body })).status).toBe(202);
     expect(await queueDepth(fauxqs.sqs, queueUrl)).toEqual({ visible: 2, inFlight: 0 });
-    // Same repository, so FIFO hands them out one at a time, in arrival order.
-    const [first] = await receiveAll(queueUrl);
-    expect(first.Attributes?.MessageDeduplicationId).toBe('gh:111:5f1d0f40-0000-4000-8000-000000000001');
   });
 
   it('when deliveries come from several repositories, each lands in its repository group with its bytes intact', async () => {

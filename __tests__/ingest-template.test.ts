@@ -4,6 +4,7 @@
  * must be what the stack promises.
  */
 import { createHash } from 'node:crypto';
+import { BUFFER_MAX_MESSAGE_BYTES } from '../functions/shared/dead-letter-attributes';
 import { decodeEnvelope, headerValue, type WebhookEnvelope } from '../functions/shared/envelope';
 import { SQS_ID_MAX_LENGTH } from '../stacks/ingest/send-message-template';
 import { DEFAULT_CONFIG } from '../stacks/config';
@@ -37,7 +38,6 @@ const templatesFor = (route: string): Record<string, string> => requestTemplates
 const ROUTE = '/github-webhook/';
 /** Routes beyond the defaults that the multi-route test uses. */
 const EXTRA_ROUTES = ['/bitbucket-hook/', '/project/my-job', '/project/platform-jenkins'];
-const SQS_MAX_MESSAGE_BYTES = 1024 * 1024;
 /** SQS ids: 1-128 characters, alphanumeric and punctuation only. */
 const SQS_ID = /^[\x21-\x7e]{1,128}$/;
 
@@ -103,7 +103,7 @@ function expectFaithful(message: SendMessage, request: EmulatedRequest, route = 
   expect(envelope.sourceIp).toBe(request.sourceIp);
   expect(message.groupId).toMatch(SQS_ID);
   expect(message.dedupId).toMatch(SQS_ID);
-  expect(Buffer.byteLength(message.messageBody, 'utf8')).toBeLessThanOrEqual(SQS_MAX_MESSAGE_BYTES);
+  expect(Buffer.byteLength(message.messageBody, 'utf8')).toBeLessThanOrEqual(BUFFER_MAX_MESSAGE_BYTES);
 }
 
 const sorted = (pairs: ReadonlyArray<readonly [string, string]>) => [...pairs].map(([k, v]) => `${k}\u0000${v}`).sort();
@@ -120,7 +120,7 @@ function expectSignatureVerifies(envelope: WebhookEnvelope): void {
 describe('SendMessage request template', () => {
   describe.each(['json', 'form'] as const)('for GitHub deliveries sent as %s', (contentType) => {
     it.each(['push', 'pull_request', 'issues', 'ping'])(
-      'when a signed %s delivery arrives, it queues the exact body, headers and route under the repo group and delivery dedup id',
+      'when a signed %s delivery arrives, it queues the exact body, headers and route under the repo group and a per-request dedup id',
       (event) => {
         const delivery = githubDelivery({ event, repo: 'Acme-Corp/Widget.Service_2', contentType });
         const request = gatewayRequest(delivery);
@@ -129,7 +129,8 @@ describe('SendMessage request template', () => {
         expectFaithful(message, request);
         expectSignatureVerifies(message.envelope);
         expect(message.groupId).toBe('repo:acme-corp/widget.service_2');
-        expect(message.dedupId).toBe(`gh:${delivery.hookId}:${delivery.deliveryId}`);
+        expect(message.dedupId).toBe(`req:${request.requestId}`);
+        expect(headerValue(message.envelope, 'X-GitHub-Delivery')).toBe(delivery.deliveryId);
         const [octokit] = octokitVerify([
           { payload: message.envelope.body.toString('utf8'), signature: headerValue(message.envelope, 'X-Hub-Signature-256')! },
         ]);
@@ -182,11 +183,11 @@ describe('SendMessage request template', () => {
 
         expectFaithful(message, request);
         expect(message.groupId).toBe(`route:${ROUTE}`);
-        expect(message.dedupId).toBe(`gh:${delivery.hookId}:${delivery.deliveryId}`);
+        expect(message.dedupId).toBe(`req:${request.requestId}`);
       }
     });
 
-    it('when the delivery id is not SQS-safe, it deduplicates on the API Gateway request id instead', () => {
+    it('when the delivery id is odd, long or empty, it keeps it as sent and deduplicates on the API Gateway request id', () => {
       for (const deliveryId of ['not a uuid', 'a/b', 'x'.repeat(200), 'üñí', '']) {
         const delivery = githubDelivery({ event: 'push', repo: 'acme/widgets', contentType, deliveryId });
         const request = gatewayRequest(delivery);
@@ -197,13 +198,14 @@ describe('SendMessage request template', () => {
       }
     });
 
-    it('when header names arrive lower-cased (HTTP/2), it still finds the delivery and hook ids', () => {
+    it('when header names arrive lower-cased (HTTP/2), it keeps them as sent and still deduplicates per request', () => {
       const delivery = githubDelivery({ event: 'push', repo: 'acme/widgets', contentType });
       const request = gatewayRequest({ ...delivery, headers: delivery.headers.map(([k, v]) => [k.toLowerCase(), v] as [string, string]) });
       const message = sendMessageFor(request);
 
       expectFaithful(message, request);
-      expect(message.dedupId).toBe(`gh:${delivery.hookId}:${delivery.deliveryId}`);
+      expect(message.dedupId).toBe(`req:${request.requestId}`);
+      expect(headerValue(message.envelope, 'X-GitHub-Delivery')).toBe(delivery.deliveryId);
     });
   });
 
@@ -264,7 +266,7 @@ describe('SendMessage request template', () => {
     expectFaithful(message, request);
     expect(message.envelope.body).toHaveLength(0);
     expect(message.groupId).toBe(`route:${ROUTE}`);
-    expect(message.dedupId).toBe('gh::5f2a8c1e-0000-4000-8000-000000000001');
+    expect(message.dedupId).toBe(`req:${request.requestId}`);
   });
 
   it('when there is no Content-Type, it renders the JSON template; when it is unsupported, API Gateway answers 415', () => {
@@ -308,21 +310,19 @@ describe('SendMessage request template', () => {
     expect(() => sendMessageFor(broken)).toThrow(TemplateTransformationError);
   });
 
-  it('when GitLab delivers, it groups by project.path_with_namespace and deduplicates on X-Gitlab-Event-UUID', () => {
+  it('when GitLab delivers, it groups by project.path_with_namespace and keeps X-Gitlab-Event-UUID, deduplicating per request', () => {
     const delivery = gitlabDelivery({ project: 'Platform/CI/Jenkins-Shared' });
     const request = gatewayRequest(delivery, { path: '/project/platform-jenkins' });
     const message = sendMessageFor(request, '/project/platform-jenkins');
 
     expectFaithful(message, request, '/project/platform-jenkins');
     expect(message.groupId).toBe('repo:platform/ci/jenkins-shared');
-    expect(message.dedupId).toBe(`gl:${delivery.deliveryId}`);
+    expect(message.dedupId).toBe(`req:${request.requestId}`);
+    expect(headerValue(message.envelope, 'X-Gitlab-Event-UUID')).toBe(delivery.deliveryId);
     expect(headerValue(message.envelope, 'X-Gitlab-Token')).toBe('gitlab-secret-token');
   });
 
-  it.each([
-    ['X-Gitea-Delivery', 'gt'],
-    ['X-Request-UUID', 'bb'],
-  ])('when the delivery id comes in %s, it deduplicates with the %s prefix', (name, prefix) => {
+  it.each(['X-Gitea-Delivery', 'X-Request-UUID'])('when the delivery id comes in %s, it keeps it in the envelope and deduplicates per request', (name) => {
     const id = '0d3b7e2a-1f4c-4a5b-9c6d-7e8f9a0b1c2d';
     const request = gatewayRequest({
       headers: [['Content-Type', 'application/json'], [name, id]],
@@ -331,14 +331,16 @@ describe('SendMessage request template', () => {
     const message = sendMessageFor(request);
 
     expectFaithful(message, request);
-    expect(message.dedupId).toBe(`${prefix}:${id}`);
+    expect(message.dedupId).toBe(`req:${request.requestId}`);
+    expect(headerValue(message.envelope, name)).toBe(id);
     expect(message.groupId).toBe('repo:team/repo');
   });
 
-  it('when the same delivery reaches two hooks, their dedup ids differ by hook id', () => {
-    const a = githubDelivery({ event: 'push', repo: 'acme/widgets', contentType: 'json', deliveryId: '11111111-2222-4333-8444-555555555555', hookId: '1' });
-    const b = githubDelivery({ event: 'push', repo: 'acme/widgets', contentType: 'json', deliveryId: '11111111-2222-4333-8444-555555555555', hookId: '2' });
-    expect(sendMessageFor(gatewayRequest(a)).dedupId).not.toBe(sendMessageFor(gatewayRequest(b)).dedupId);
+  it('when the same delivery is sent twice (a redelivery), the two requests get different dedup ids and carry the same delivery id', () => {
+    const delivery = githubDelivery({ event: 'push', repo: 'acme/widgets', contentType: 'json', deliveryId: '11111111-2222-4333-8444-555555555555' });
+    const [first, again] = [sendMessageFor(gatewayRequest(delivery)), sendMessageFor(gatewayRequest(delivery))];
+    expect(first.dedupId).not.toBe(again.dedupId);
+    for (const message of [first, again]) expect(headerValue(message.envelope, 'X-GitHub-Delivery')).toBe(delivery.deliveryId);
   });
 
   it('when rendered for different routes, it records each route and uses it for the fallback group', () => {
@@ -368,7 +370,7 @@ describe('SendMessage request template', () => {
       `<?xml version="1.0"?><ErrorResponse xmlns="http://queue.amazonaws.com/doc/2012-11-05/"><Error><Type>Sender</Type><Code>InvalidParameterValue</Code><Message>${message}</Message><Detail/></Error><RequestId>42d59b56-7407-4c4a-be0f-4c88daeea257</RequestId></ErrorResponse>`;
 
     it('when SQS rejects an oversized message, the 4xx template overrides the status to 413 and answers JSON', () => {
-      const out = renderResponseTemplate(SQS_REJECTED_TEMPLATE, sqsError('One or more parameters are invalid. Reason: Message must be shorter than 1048576 bytes.'), { requestId: 'req-1' });
+      const out = renderResponseTemplate(SQS_REJECTED_TEMPLATE, sqsError(`One or more parameters are invalid. Reason: Message must be shorter than ${BUFFER_MAX_MESSAGE_BYTES} bytes.`), { requestId: 'req-1' });
       expect(out.statusOverride).toBe(413);
       expect(JSON.parse(out.body)).toMatchObject({ queued: false, requestId: 'req-1' });
     });

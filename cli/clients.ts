@@ -3,8 +3,10 @@
  * here, so AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL_SSM / AWS_ENDPOINT_URL_LAMBDA /
  * AWS_ENDPOINT_URL_CLOUDWATCH (emulators) all work as they do for the AWS CLI.
  */
+import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 
@@ -13,6 +15,9 @@ export interface Clients {
   readonly ssm: SSMClient;
   readonly lambda: LambdaClient;
   readonly cloudwatch: CloudWatchClient;
+  /** `doctor` only: the account's API Gateway settings, the alarm topic. */
+  readonly apiGateway: APIGatewayClient;
+  readonly sns: SNSClient;
 }
 
 /** Lazily created, so a command only needs credentials for the services it calls. */
@@ -21,6 +26,8 @@ export class LazyClients implements Clients {
   private ssmClient?: SSMClient;
   private lambdaClient?: LambdaClient;
   private cloudwatchClient?: CloudWatchClient;
+  private apiGatewayClient?: APIGatewayClient;
+  private snsClient?: SNSClient;
 
   /**
    * When the operator configured an SQS endpoint (AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL), it wins over the
@@ -55,7 +62,17 @@ export class LazyClients implements Clients {
     }));
   }
 
+  get apiGateway(): APIGatewayClient {
+    return (this.apiGatewayClient ??= new APIGatewayClient({ maxAttempts: 2 }));
+  }
+
+  get sns(): SNSClient {
+    return (this.snsClient ??= new SNSClient({ maxAttempts: 2 }));
+  }
+
   destroy(): void {
+    this.apiGatewayClient?.destroy();
+    this.snsClient?.destroy();
     this.sqsClient?.destroy();
     this.ssmClient?.destroy();
     this.lambdaClient?.destroy();

@@ -1,6 +1,7 @@
 /** Human-readable output. Every function returns text; printing happens in cli/index.ts. */
 import type { DlqListing } from './commands/dlq-list';
 import type { DrainRun } from './commands/drain';
+import type { DoctorReport } from './commands/doctor';
 import type { RedriveResult } from './commands/dlq-redrive';
 import type { SetStateResult } from './commands/set-state';
 import type { SmokeResult } from './commands/smoke';
@@ -158,6 +159,9 @@ export function formatDlqList(listing: DlqListing): string {
 
 export function formatRedrive(result: RedriveResult): string {
   const lines = [`moved ${result.moved} dead letter(s) back to the buffer, each repository in its original order`];
+  if (result.duplicatesDropped > 0) {
+    lines.push(`dropped ${result.duplicatesDropped} duplicate dead letter(s): second copies of webhooks moved above (dead-lettered twice), deleted from the DLQ, not redriven`);
+  }
   const groups = Object.entries(result.groups);
   if (groups.length > 0) lines.push(table(['group', 'moved'], groups));
   if (result.stoppedBecause) lines.push(`stopped early: ${result.stoppedBecause}`);
@@ -171,4 +175,13 @@ export function formatSmoke(result: SmokeResult): string {
     `  requestId: ${result.requestId} (search the API access log for it)`,
     `  smoke id:  ${result.smokeId} (header X-Spigot-Smoke; the drain deletes it without calling Jenkins)`,
   ].join('\n');
+}
+
+/** One line per check: status, phase, check, detail. */
+export function formatDoctor(report: DoctorReport): string {
+  const width = Math.max(...report.checks.map((c) => c.check.length));
+  const lines = report.checks.map((c) => `${c.status.padEnd(4)}  ${c.phase.padEnd(6)}  ${c.check.padEnd(width)}  ${c.detail}`);
+  const failed = report.checks.filter((c) => c.status === 'fail').length;
+  const warned = report.checks.filter((c) => c.status === 'warn').length;
+  return [...lines, `${report.checks.length} checks: ${failed} failed, ${warned} warnings`].join('\n');
 }

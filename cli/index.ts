@@ -9,12 +9,13 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { LazyClients, type Clients } from './clients';
 import { dlqList } from './commands/dlq-list';
 import { dlqRedrive } from './commands/dlq-redrive';
+import { doctor } from './commands/doctor';
 import { drain } from './commands/drain';
 import { operatorName, setState } from './commands/set-state';
 import { smoke } from './commands/smoke';
 import { queueDepth, status } from './commands/status';
 import { CliError, describeError, EXIT_OPERATIONAL, EXIT_USAGE, UsageError } from './errors';
-import { formatDlqList, formatDrain, formatRedrive, formatSetState, formatSmoke, formatStatus } from './format';
+import { formatDlqList, formatDoctor, formatDrain, formatRedrive, formatSetState, formatSmoke, formatStatus } from './format';
 import { DEFAULT_STACK, resolveResources, type DiscoveryFlags, type ResourceKey, type TerraformRunner } from './resources';
 
 export interface CliIo {
@@ -47,12 +48,12 @@ const positiveInt = (value: string): number => {
 
 const RESOURCE_HELP = `
 Resources are found from flags, then SPIGOT_QUEUE_URL, SPIGOT_DLQ_URL, SPIGOT_PARAMETER_NAME,
-SPIGOT_DRAIN_FUNCTION, SPIGOT_WEBHOOK_URL, SPIGOT_DRAIN_STATUS_PARAMETER, then \`terraform output -json\`
+SPIGOT_DRAIN_FUNCTION, SPIGOT_WEBHOOK_URL, SPIGOT_DRAIN_STATUS_PARAMETER, SPIGOT_ALARM_TOPIC_ARN, then \`terraform output -json\`
 in --state-dir (default cdktf.out/stacks/<stack>) or a saved copy given with --outputs-file.
 The drain status parameter is optional (status then shows "last drain: unknown"); terraform is not
 run just to find it.
 AWS credentials, region and endpoints come from the default chain (AWS_PROFILE, AWS_REGION,
-AWS_ENDPOINT_URL_SQS / _SSM / _LAMBDA / _CLOUDWATCH for emulators).
+AWS_ENDPOINT_URL_SQS / _SSM / _LAMBDA / _CLOUDWATCH / _SNS / _API_GATEWAY for emulators).
 
 Exit codes: 0 ok, 1 operation failed, 2 usage or missing configuration.`;
 
@@ -72,6 +73,7 @@ export function buildProgram(io: CliIo, clients: Clients): Command {
     .option('--function <name>', 'drain Lambda function name (SPIGOT_DRAIN_FUNCTION)')
     .option('--webhook-url <url>', 'public webhook URL (SPIGOT_WEBHOOK_URL)')
     .option('--drain-status-parameter <name>', 'SSM parameter the drain records its last run in (SPIGOT_DRAIN_STATUS_PARAMETER)')
+    .option('--alarm-topic-arn <arn>', 'SNS topic the alarms notify (SPIGOT_ALARM_TOPIC_ARN; doctor only)')
     .option('--route <route>', 'which route of the webhook_urls output to use, e.g. /github-webhook/')
     .option('--stack <name>', `stack name, for the default --state-dir (SPIGOT_STACK, default ${DEFAULT_STACK})`)
     .option('--state-dir <dir>', 'directory to run `terraform output -json` in (default cdktf.out/stacks/<stack>)')
@@ -172,7 +174,8 @@ export function buildProgram(io: CliIo, clients: Clients): Command {
     .command('redrive')
     .description(
       'move dead letters back to the buffer, each repository in its original order (send, then delete: ' +
-        'a failure can duplicate a webhook, never lose one). They are released at the next drain if the spigot is open.',
+        'a failure can duplicate a webhook, never lose one; a second DLQ copy of a webhook moved in the same run is deleted, not redriven). ' +
+        'They are released at the next drain if the spigot is open.',
     )
     .option('--yes', 'do not ask for confirmation (required when not on a terminal)')
     .option('--json', 'print JSON')
@@ -209,6 +212,32 @@ export function buildProgram(io: CliIo, clients: Clients): Command {
       const result = await smoke({ webhookUrl: r.webhookUrl, secretEnv: options.secretEnv, env: io.env, timeoutMs: options.timeout });
       if (options.json) json(result);
       else out(formatSmoke(result));
+    });
+
+  program
+    .command('doctor')
+    .description(
+      'check a deployment, one line per check (ok/warn/fail), exit 1 on any fail. Before a deploy: the config, region, credentials, ' +
+        'Lambda concurrency quota, the account\'s API Gateway logging role, the state backend. After: every output resolves, the spigot ' +
+        'reads, the alarm topic has a confirmed subscription, the drain reaches Jenkins from where it runs (a probe-only invocation: ' +
+        'nothing is released), and a webhook route answers GET with 405 (nothing is queued).',
+    )
+    .option('--before', 'only the checks that need no deployed stack')
+    .option('--after', 'only the checks of the deployed stack')
+    .option('--json', 'print JSON')
+    .action(async (options: { before?: boolean; after?: boolean; json?: boolean }, command: Command) => {
+      const both = !options.before && !options.after;
+      const report = await doctor(clients, {
+        before: both || Boolean(options.before),
+        after: both || Boolean(options.after),
+        env: io.env,
+        cwd: io.cwd,
+        resolve: (keys) => resources(command, keys),
+      });
+      if (options.json) json(report);
+      else out(formatDoctor(report));
+      const failed = report.checks.filter((c) => c.status === 'fail').length;
+      if (failed > 0) throw new CliError(`doctor: ${failed} of ${report.checks.length} checks failed`);
     });
 
   return program;

@@ -14,7 +14,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { CliError, UsageError } from './errors';
 
-export type ResourceKey = 'queueUrl' | 'dlqUrl' | 'parameterName' | 'functionName' | 'webhookUrl' | 'drainStatusParameterName';
+export type ResourceKey = 'queueUrl' | 'dlqUrl' | 'parameterName' | 'functionName' | 'webhookUrl' | 'drainStatusParameterName' | 'alarmTopicArn';
 
 interface ResourceSpec {
   readonly what: string;
@@ -35,6 +35,7 @@ export const RESOURCES: Readonly<Record<ResourceKey, ResourceSpec>> = {
     env: 'SPIGOT_DRAIN_STATUS_PARAMETER',
     output: 'drain_status_parameter_name',
   },
+  alarmTopicArn: { what: 'alarm topic ARN', flag: '--alarm-topic-arn', env: 'SPIGOT_ALARM_TOPIC_ARN', output: 'alarm_topic_arn' },
 };
 
 /** The global options as commander hands them over. */
@@ -45,6 +46,7 @@ export interface DiscoveryFlags {
   readonly function?: string;
   readonly webhookUrl?: string;
   readonly drainStatusParameter?: string;
+  readonly alarmTopicArn?: string;
   /** Route whose URL `webhook_urls` should give, e.g. `/github-webhook/`. */
   readonly route?: string;
   readonly stack?: string;
@@ -84,6 +86,8 @@ const flagValue = (flags: DiscoveryFlags, key: ResourceKey): string | undefined 
       return flags.webhookUrl;
     case 'drainStatusParameterName':
       return flags.drainStatusParameter;
+    case 'alarmTopicArn':
+      return flags.alarmTopicArn;
   }
 };
 

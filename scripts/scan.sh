@@ -7,7 +7,8 @@
 # - Synthesizes (npx tsx main.ts) if cdktf.out is missing, or older than the stack sources.
 # - checkov 3.3.30's terraform_json parser cannot read the `terraform.required_version` string
 #   that cdktf writes ("this method receives only dicts"), and then reports 0 checks and exits 0.
-#   So the scan runs on a copy of each stack without that one key, and fails on any parse error.
+#   So the scan runs on a copy of each stack without that key (and without the locals, removed and
+#   check blocks it cannot read either), and fails on any parse error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,6 +52,9 @@ for (const file of files) {
     }
   }
   if (doc.terraform) delete doc.terraform.required_version;
+  // Same parser limit for blocks that are not dicts of dicts: locals (strings), removed (a list) and
+  // check blocks. None of them creates or configures a resource, so no check loses its input.
+  for (const block of ['locals', 'removed', 'check']) delete doc[block];
   const stack = path.basename(path.dirname(file));
   fs.mkdirSync(path.join(root, stack));
   fs.writeFileSync(path.join(root, stack, 'cdk.tf.json'), JSON.stringify(doc, null, 2));

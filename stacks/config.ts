@@ -70,6 +70,12 @@ export interface DrainConfig {
   readonly memoryMb: number;
   /** Most webhooks in flight to Jenkins at once (Jenkins' SCM event pool has 10 threads). @default 8 */
   readonly concurrency: number;
+  /**
+   * Reserved concurrency for the drain function, on top of the run lease that already keeps to one
+   * run at a time. Reserving needs an account concurrency quota of at least 100 + this (new accounts
+   * often have 10, and apply then fails): `spigot doctor` checks it. @default undefined (no reservation)
+   */
+  readonly reservedConcurrency?: number;
   /** Optional cap on releases per second across all repositories. @default undefined (no cap) */
   readonly ratePerSecond?: number;
   /** Timeout of one POST to Jenkins. @default 10000 */
@@ -104,6 +110,15 @@ export interface AlarmConfig {
   readonly api5xxPer5Minutes: number;
 }
 
+export interface DomainConfig {
+  /** The host senders post to, e.g. "hooks.example.com". */
+  readonly name: string;
+  /** ACM certificate for `name`, in the stack's region (the API is regional). */
+  readonly certificateArn: string;
+  /** Route 53 hosted zone to create the alias record in. @default undefined (you create a CNAME to the `custom_domain_target` output) */
+  readonly hostedZoneId?: string;
+}
+
 export type BackendConfig =
   | { readonly type: 'local'; readonly path?: string }
   | { readonly type: 's3'; readonly bucket: string; readonly key: string; readonly region: string; readonly dynamodbTable?: string };
@@ -121,8 +136,10 @@ export interface SpigotConfig {
   readonly allowedSourceCidrs: readonly string[];
   readonly throttle: ThrottleConfig;
   /**
-   * Set the account-wide API Gateway CloudWatch Logs role that stage logging needs. Turn off
-   * when the account already has one (it is one setting per account and region). @default true
+   * Set the account-wide API Gateway CloudWatch Logs role that stage logging needs. It is one
+   * setting per account and region, so exactly one stack (or nothing but the AWS CLI) should own
+   * it; a stack that owns it refuses to be destroyed while it does (README "API Gateway account
+   * role"). @default false (the account already has one: `spigot doctor` checks)
    */
   readonly manageApiGatewayAccountRole: boolean;
   /** Retention of access and drain logs. @default 365 */
@@ -132,6 +149,11 @@ export interface SpigotConfig {
   readonly drain: DrainConfig;
   readonly alarms: AlarmConfig;
   readonly backend: BackendConfig;
+  /**
+   * Optional custom domain, so the webhook URL survives replacing the REST API.
+   * @default undefined (senders use the stage's execute-api URL)
+   */
+  readonly domain?: DomainConfig;
   /** Extra tags on every resource. @default {} */
   readonly tags: Readonly<Record<string, string>>;
 }
@@ -143,7 +165,7 @@ export const DEFAULT_CONFIG: SpigotConfig = {
   routes: ['/github-webhook/', '/generic-webhook-trigger/invoke'],
   allowedSourceCidrs: [],
   throttle: { rateLimit: 50, burstLimit: 100 },
-  manageApiGatewayAccountRole: true,
+  manageApiGatewayAccountRole: false,
   logRetentionDays: 365,
   maxReceiveCount: 100,
   drain: {
@@ -201,6 +223,16 @@ class Checker {
         this.fail(`${prefix}${key}`, `unknown setting; known settings here are ${Object.keys(known).join(', ')}`);
       }
     }
+  }
+
+  /** An object whose keys are those of `known`; says which keys it takes when it is not one. */
+  section(value: Json, field: string, known: object): value is Record<string, Json> {
+    if (!isObject(value)) {
+      this.fail(field, `must be an object with ${Object.keys(known).join(', ')}`);
+      return false;
+    }
+    this.unknownKeys(value, known as Record<string, unknown>, `${field}.`);
+    return true;
   }
 
   int(value: Json, field: string, min: number, max: number): void {
@@ -278,7 +310,7 @@ function checkDrainMemory(c: Checker, memoryMb: Json, concurrency: Json): void {
 }
 
 function checkDrain(c: Checker, d: Record<string, Json>): void {
-  const known = { ...DEFAULT_CONFIG.drain, ratePerSecond: 0, autoReopenAfterHealthyProbes: 0, credentialsParameterName: '', webhookSecretParameterName: '' };
+  const known = { ...DEFAULT_CONFIG.drain, ratePerSecond: 0, reservedConcurrency: 0, autoReopenAfterHealthyProbes: 0, credentialsParameterName: '', webhookSecretParameterName: '' };
   c.unknownKeys(d, known, 'drain.');
   c.text(d.schedule, 'drain.schedule', /^(rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)|cron\(\S+( \S+){5}\))$/,
     'must be an EventBridge schedule such as "rate(1 minute)", "rate(5 minutes)" or "cron(0/2 * * * ? *)"');
@@ -290,6 +322,7 @@ function checkDrain(c: Checker, d: Record<string, Json>): void {
   c.int(d.maxAttempts, 'drain.maxAttempts', 1, 10);
   c.int(d.autoCloseAfterFailures, 'drain.autoCloseAfterFailures', 1, 1000);
   if (d.ratePerSecond !== undefined) c.int(d.ratePerSecond, 'drain.ratePerSecond', 1, 10000);
+  if (d.reservedConcurrency !== undefined) c.int(d.reservedConcurrency, 'drain.reservedConcurrency', 1, 1000);
   if (d.autoReopenAfterHealthyProbes !== undefined) c.int(d.autoReopenAfterHealthyProbes, 'drain.autoReopenAfterHealthyProbes', 1, 1000);
   for (const name of ['credentialsParameterName', 'webhookSecretParameterName'] as const) {
     if (d[name] !== undefined) c.text(d[name], `drain.${name}`, /^\/?[A-Za-z0-9_.\-/]{1,2011}$/, 'must be an SSM parameter name such as "/jenkins/spigot-token"');
@@ -330,6 +363,31 @@ function checkAlarms(c: Checker, a: Record<string, Json>): void {
   c.int(a.api5xxPer5Minutes, 'alarms.api5xxPer5Minutes', 1, 1000000);
 }
 
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const ACM_ARN = /^arn:aws[a-z-]*:acm:([a-z]{2}(-[a-z]+)+-\d):\d{12}:certificate\/[0-9a-f-]{36}$/;
+
+function checkDomain(c: Checker, d: Json, region: Json): void {
+  if (!isObject(d)) {
+    c.fail('domain', 'must be {"name": "hooks.example.com", "certificateArn": "arn:aws:acm:...", "hostedZoneId"?: "Z..."}');
+    return;
+  }
+  c.unknownKeys(d, { name: 0, certificateArn: 0, hostedZoneId: 0 }, 'domain.');
+  if (typeof d.name === 'string' && /^[a-z]+:\/\//i.test(d.name)) {
+    c.fail('domain.name', `must be a host name only, without scheme or path: use ${JSON.stringify(d.name.replace(/^[a-z]+:\/\//i, '').split('/')[0])}`);
+  } else {
+    c.text(d.name, 'domain.name', HOSTNAME, 'must be a lower-case DNS name such as "hooks.example.com" (no wildcard, no trailing dot)');
+  }
+  const arn = typeof d.certificateArn === 'string' ? ACM_ARN.exec(d.certificateArn) : null;
+  if (!arn) {
+    c.fail('domain.certificateArn', `must be an ACM certificate ARN such as "arn:aws:acm:${String(region)}:123456789012:certificate/<uuid>", got ${JSON.stringify(d.certificateArn)}`);
+  } else if (arn[1] !== region) {
+    c.fail('domain.certificateArn', `is in ${arn[1]}, but the API is regional in ${JSON.stringify(region)}: request or import the certificate for ${JSON.stringify(d.name)} in ACM in ${String(region)}`);
+  }
+  if (d.hostedZoneId !== undefined) {
+    c.text(d.hostedZoneId, 'domain.hostedZoneId', /^Z[A-Z0-9]{1,31}$/, 'must be a Route 53 hosted zone id such as "Z0123456789ABCDEFGHIJ" (leave it out to create the DNS record yourself)');
+  }
+}
+
 function checkBackend(c: Checker, b: Json): void {
   if (!isObject(b)) {
     c.fail('backend', 'must be {"type": "local"} or {"type": "s3", "bucket", "key", "region"}');
@@ -350,11 +408,7 @@ function checkBackend(c: Checker, b: Json): void {
 }
 
 function checkRefusals(c: Checker, r: Json): void {
-  if (!isObject(r)) {
-    c.fail('drain.refusals', 'must be an object with afterWebhooks, fromRepositories and statuses');
-    return;
-  }
-  c.unknownKeys(r, DEFAULT_CONFIG.drain.refusals as unknown as Record<string, unknown>, 'drain.refusals.');
+  if (!c.section(r, 'drain.refusals', DEFAULT_CONFIG.drain.refusals)) return;
   c.int(r.afterWebhooks, 'drain.refusals.afterWebhooks', 1, 1000);
   c.int(r.fromRepositories, 'drain.refusals.fromRepositories', 1, 1000);
   if (!Array.isArray(r.statuses)) {
@@ -369,11 +423,7 @@ function checkRefusals(c: Checker, r: Json): void {
 }
 
 function checkHold(c: Checker, h: Json): void {
-  if (!isObject(h)) {
-    c.fail('drain.hold', 'must be an object with defaultSeconds, minSeconds and maxSeconds');
-    return;
-  }
-  c.unknownKeys(h, DEFAULT_CONFIG.drain.hold as unknown as Record<string, unknown>, 'drain.hold.');
+  if (!c.section(h, 'drain.hold', DEFAULT_CONFIG.drain.hold)) return;
   c.int(h.defaultSeconds, 'drain.hold.defaultSeconds', 1, 43200);
   c.int(h.minSeconds, 'drain.hold.minSeconds', 1, 43200);
   c.int(h.maxSeconds, 'drain.hold.maxSeconds', 1, 43200);
@@ -386,7 +436,7 @@ function checkHold(c: Checker, h: Json): void {
 export function validateConfig(value: Json, source = 'the configuration'): SpigotConfig {
   const c = new Checker(source);
   if (!isObject(value)) throw new ConfigError([`the configuration must be a JSON object (in ${source})`]);
-  c.unknownKeys(value, DEFAULT_CONFIG as unknown as Record<string, unknown>, '');
+  c.unknownKeys(value, { ...DEFAULT_CONFIG, domain: 0 } as unknown as Record<string, unknown>, '');
   c.text(value.name, 'name', /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/, 'must be 2-32 lower-case letters, digits or dashes, starting with a letter');
   c.text(value.region, 'region', /^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as "eu-west-1"');
   checkJenkinsUrl(c, value.jenkinsUrl);
@@ -410,12 +460,16 @@ export function validateConfig(value: Json, source = 'the configuration'): Spigo
   if (isObject(value.alarms)) checkAlarms(c, value.alarms);
   else c.fail('alarms', 'must be an object');
   checkBackend(c, value.backend);
+  if (value.domain !== undefined) checkDomain(c, value.domain, value.region);
   if (!isObject(value.tags) || Object.values(value.tags).some((t) => typeof t !== 'string')) {
     c.fail('tags', 'must be an object of string values');
   }
   if (c.problems.length > 0) throw new ConfigError(c.problems);
   return value as unknown as SpigotConfig;
 }
+
+/** The embedded default's Jenkins is under the reserved `.invalid` TLD: fine to synthesize, never to deploy. */
+export const isPlaceholderJenkinsUrl = (url: string): boolean => /^https?:\/\/[^/:]+\.invalid([:/]|$)/i.test(url);
 
 /** Where a user's override comes from: SPIGOT_CONFIG, else ./spigot.config.json if present. */
 export function configPath(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string | undefined {

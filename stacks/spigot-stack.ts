@@ -1,13 +1,16 @@
 import { Construct } from 'constructs';
-import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
+import { TerraformOutput, TerraformStack } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import type { SpigotConfig } from './config';
 import { BufferQueue } from './constructs/buffer-queue';
+import { CustomDomain } from './constructs/custom-domain';
 import { DrainFunction } from './constructs/drain-function';
+import { drainLogGroupName } from './resource-names';
 import { EncryptionKey } from './constructs/encryption-key';
 import { Operations } from './constructs/operations';
 import { SpigotParameter } from './constructs/spigot-parameter';
-import { STAGE_NAME, WebhookApi } from './constructs/webhook-api';
+import { STAGE_NAME, WebhookApi, accessLogGroupName, executionLogGroupName } from './constructs/webhook-api';
+import { configureBackend } from './state-backend';
 
 /** Terraform versions the synthesized JSON is written for; .terraform-version must satisfy it. */
 export const REQUIRED_TERRAFORM_VERSION = '>= 1.9.8, < 2.0.0';
@@ -22,22 +25,21 @@ export class SpigotStack extends TerraformStack {
   readonly spigot: SpigotParameter;
   readonly drain: DrainFunction;
   readonly operations: Operations;
+  readonly domain?: CustomDomain;
+  /** Route -> the URL senders should be configured with (the custom domain's, when there is one). */
+  readonly webhookUrls: Record<string, string>;
 
   constructor(scope: Construct, id: string, config: SpigotConfig) {
     super(scope, id);
     this.addOverride('terraform.required_version', REQUIRED_TERRAFORM_VERSION);
-    if (config.backend.type === 's3') {
-      const { bucket, key, region, dynamodbTable } = config.backend;
-      new S3Backend(this, { bucket, key, region, encrypt: true, dynamodbTable });
-    } else {
-      new LocalBackend(this, { path: config.backend.path ?? `terraform.${id}.tfstate` });
-    }
+    configureBackend(this, id, config.backend);
     new AwsProvider(this, 'aws', {
       region: config.region,
       defaultTags: [{ tags: { Application: 'spigot', SpigotStack: config.name, ...config.tags } }],
     });
 
-    const { key, accountId } = new EncryptionKey(this, 'encryption', { name: config.name, region: config.region });
+    const encryption = new EncryptionKey(this, 'encryption', { name: config.name, region: config.region });
+    const { key, accountId } = encryption;
     this.buffer = new BufferQueue(this, 'buffer', {
       name: config.name,
       kmsKeyArn: key.arn,
@@ -75,6 +77,11 @@ export class SpigotStack extends TerraformStack {
       logRetentionDays: config.logRetentionDays,
       drain: config.drain,
     });
+    encryption.encryptLogGroups([
+      drainLogGroupName(config.name),
+      accessLogGroupName(config.name),
+      executionLogGroupName(this.api.api.id, STAGE_NAME),
+    ]);
     this.operations = new Operations(this, 'operations', {
       name: config.name,
       region: config.region,
@@ -88,8 +95,14 @@ export class SpigotStack extends TerraformStack {
       alarms: config.alarms,
     });
 
+    if (config.domain) {
+      this.domain = new CustomDomain(this, 'domain', { domain: config.domain, restApiId: this.api.api.id, stageName: this.api.stage.stageName });
+    }
+    const baseUrl = this.domain?.baseUrl;
+    this.webhookUrls = baseUrl ? Object.fromEntries(config.routes.map((route) => [route, `${baseUrl}${route}`])) : this.api.webhookUrls;
+
     config.routes.forEach((route, i) => {
-      new TerraformOutput(this, `webhook_url_${i}`, { value: this.api.webhookUrls[route], description: `Webhook URL for POST ${route}` });
+      new TerraformOutput(this, `webhook_url_${i}`, { value: this.webhookUrls[route], description: `Webhook URL to configure for POST ${route}` });
     });
     const outputs: Record<string, [string, string]> = {
       queue_url: [this.buffer.queue.url, 'Buffer queue (FIFO) URL'],
@@ -101,6 +114,15 @@ export class SpigotStack extends TerraformStack {
       api_invoke_url: [this.api.stage.invokeUrl, 'Base invoke URL of the webhook API'],
     };
     for (const [name, [value, description]] of Object.entries(outputs)) new TerraformOutput(this, name, { value, description });
-    new TerraformOutput(this, 'webhook_urls', { value: this.api.webhookUrls, description: 'Webhook URL for each route' });
+    new TerraformOutput(this, 'webhook_urls', { value: this.webhookUrls, description: 'Webhook URL to configure in the sender, for each route' });
+    if (this.domain) {
+      new TerraformOutput(this, 'stage_webhook_urls', { value: this.api.webhookUrls, description: 'The same routes on the execute-api URL (changes if the REST API is replaced)' });
+      new TerraformOutput(this, 'custom_domain_target', {
+        value: { name: this.domain.domainName.regionalDomainName, zone_id: this.domain.domainName.regionalZoneId },
+        description: config.domain?.hostedZoneId
+          ? 'Where the Route 53 alias record points'
+          : `Create a CNAME for ${config.domain?.name} to this name (or an alias A record to it in Route 53)`,
+      });
+    }
   }
 }

@@ -1,14 +1,16 @@
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { dlqRedrive } from '../../cli/commands/dlq-redrive';
+import { BufferQueueClient } from '../../functions/drain/adapters/buffer-queue';
 import { decodeEnvelope, encodeEnvelope, headerValue } from '../../functions/shared/envelope';
 import { createBufferQueues, queueDepth, startFauxqs, type BufferQueues, type Fauxqs } from '../support/fauxqs';
 import { cliEnv, runCli, useEmulatorEnvironment } from './harness';
 
 const BODY_MARKER = 'TOP-SECRET-BODY-MARKER';
 
-function envelope(repo: string, n: number, event = 'push'): string {
+function envelope(repo: string, n: number, event = 'push', requestId = `req-${repo}-${n}`): string {
   return encodeEnvelope({
     version: 1,
-    requestId: `req-${repo}-${n}`,
+    requestId,
     receivedAt: Date.UTC(2025, 0, 2, 3, 4, n),
     sourceIp: '192.0.2.1',
     route: '/github-webhook/',
@@ -22,18 +24,33 @@ function envelope(repo: string, n: number, event = 'push'): string {
   });
 }
 
-async function deadLetter(sqs: SQSClient, dlqUrl: string, repo: string, n: number, drain?: { status: string; reason: string }): Promise<void> {
+interface DrainCopy {
+  readonly status: string;
+  readonly reason: string;
+  /** The buffer message the drain dead-lettered (SpigotOriginalMessageId). */
+  readonly originalMessageId?: string;
+}
+
+async function deadLetter(
+  sqs: SQSClient,
+  dlqUrl: string,
+  repo: string,
+  n: number,
+  drain?: DrainCopy,
+  copy: { dedupId?: string; body?: string } = {},
+): Promise<void> {
   await sqs.send(
     new SendMessageCommand({
       QueueUrl: dlqUrl,
-      MessageBody: envelope(repo, n),
+      MessageBody: copy.body ?? envelope(repo, n),
       MessageGroupId: `repo:${repo}`,
-      MessageDeduplicationId: `gh:1:delivery-${repo.replace('/', '-')}-${n}`,
+      MessageDeduplicationId: copy.dedupId ?? `gh:1:delivery-${repo.replace('/', '-')}-${n}`,
       ...(drain
         ? {
             MessageAttributes: {
               SpigotStatus: { DataType: 'String', StringValue: drain.status },
               SpigotReason: { DataType: 'String', StringValue: drain.reason },
+              ...(drain.originalMessageId ? { SpigotOriginalMessageId: { DataType: 'String', StringValue: drain.originalMessageId } } : {}),
             },
           }
         : {}),
@@ -165,6 +182,50 @@ describe('spigot dlq', () => {
     const perGroup = (pairs: Array<[string, number]>, group: string): number[] => pairs.filter(([g]) => g === group).map(([, n]) => n);
     for (const group of ['repo:octo/big', 'repo:octo/small']) expect(perGroup(buffered, group)).toEqual(perGroup(sent, group));
     expect(buffered).toHaveLength(17);
+  });
+
+  it.each([
+    ['the drain dead-lettered it twice (same SpigotOriginalMessageId)', { status: '404', reason: 'no job', originalMessageId: 'buffer-message-1' }],
+    ['SQS moved one copy and the drain the other (same envelope)', undefined],
+  ])('when the DLQ holds two copies of one webhook because %s, redrive moves it once, drops the copy and says so', async (_case, second) => {
+    const first: DrainCopy = { status: '404', reason: 'no job', originalMessageId: 'buffer-message-1' };
+    await deadLetter(fauxqs.sqs, queues.dlqUrl, 'octo/cat', 1, first, { dedupId: 'dl:buffer-message-1' });
+    await deadLetter(fauxqs.sqs, queues.dlqUrl, 'octo/cat', 1, second, { dedupId: 'buffer-message-1' });
+    // A redelivery of the same delivery is another accepted request (its own request id): not a copy.
+    await deadLetter(fauxqs.sqs, queues.dlqUrl, 'octo/cat', 1, first, { dedupId: 'dl:buffer-message-2', body: envelope('octo/cat', 1, 'push', 'req-redelivered') });
+    await deadLetter(fauxqs.sqs, queues.dlqUrl, 'octo/cat', 2);
+
+    const result = await runCli(['dlq', 'redrive', '--yes'], { env });
+    expect(result.stderr).not.toContain('came back');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('moved 3 dead letter(s) back to the buffer');
+    expect(result.stdout).toContain('dropped 1 duplicate dead letter(s)');
+    expect(result.stdout).toContain('0 dead letter(s) remain');
+    expect(await queueDepth(fauxqs.sqs, queues.dlqUrl)).toEqual({ visible: 0, inFlight: 0 });
+    expect(await drainBuffer(fauxqs.sqs, queues.queueUrl)).toEqual([['repo:octo/cat', 1], ['repo:octo/cat', 1], ['repo:octo/cat', 2]]);
+
+    const json = JSON.parse((await runCli(['dlq', 'redrive', '--yes', '--json'], { env })).stdout);
+    expect(json).toMatchObject({ moved: 0, duplicatesDropped: 0 });
+  });
+
+  it('when the drain dead-letters a redriven webhook again during the run, redrive stops and says so instead of dropping it', async () => {
+    await deadLetter(fauxqs.sqs, queues.dlqUrl, 'octo/cat', 1, { status: '404', reason: 'no job', originalMessageId: 'buffer-message-1' });
+    const drain = new BufferQueueClient(fauxqs.sqs, queues.queueUrl, queues.dlqUrl);
+    // The drain runs right after the redrive's send: it receives the redriven webhook and dead-letters it again.
+    const sqs = {
+      send: async (command: unknown) => {
+        const answer = await fauxqs.sqs.send(command as SendMessageCommand);
+        if (command instanceof SendMessageCommand && command.input.QueueUrl === queues.queueUrl) {
+          const [held] = await drain.receive(1, 0);
+          await drain.deadLetter(held, { status: 404, reason: 'still no job' });
+          await drain.deleteBatch([held]);
+        }
+        return answer;
+      },
+    } as unknown as SQSClient;
+    const result = await dlqRedrive({ sqs }, { dlqUrl: queues.dlqUrl, queueUrl: queues.queueUrl });
+    expect(result).toMatchObject({ moved: 1, duplicatesDropped: 0, remaining: 1 });
+    expect(result.stoppedBecause).toMatch(/moved to the buffer in this run and came back: the drain is dead-lettering redriven webhooks again/);
   });
 
   it('when redrive runs without --yes and no terminal, it refuses with a usage error and moves nothing', async () => {

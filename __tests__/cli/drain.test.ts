@@ -68,6 +68,13 @@ describe('spigot drain', () => {
     expect(invoked).toHaveLength(1);
   });
 
+  it('when the run lease is held by another run, the drain answers "skipped" and the CLI says a drain is already running', async () => {
+    reply = { status: 200, body: JSON.stringify({ skipped: true, reason: 'another drain run is in progress' }) };
+    const result = await runCli(['drain'], { env: env() });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('spigot: a drain is already running (the run lease allows one run at a time)');
+  });
+
   it('when the drain function fails, it exits 1 with its error message', async () => {
     reply = { status: 200, headers: { 'X-Amz-Function-Error': 'Unhandled' }, body: JSON.stringify({ errorType: 'Error', errorMessage: 'Jenkins probe\nfailed', trace: [] }) };
     const result = await runCli(['drain'], { env: env() });

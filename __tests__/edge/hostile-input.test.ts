@@ -7,11 +7,12 @@
  * leaves the buffer untouched.
  */
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { decodeEnvelope, type WebhookEnvelope } from '../../functions/shared/envelope';
-import { SQS_MAX_MESSAGE_BYTES } from '../../stacks/constructs/buffer-queue';
+import { decodeEnvelope, encodeEnvelope, type WebhookEnvelope } from '../../functions/shared/envelope';
+import { randomUUID } from 'node:crypto';
+import { BUFFER_MAX_MESSAGE_BYTES, DEAD_LETTER_ATTRIBUTES_MAX_BYTES, SQS_MAX_MESSAGE_BYTES } from '../../functions/shared/dead-letter-attributes';
 import { Edge, type EdgeRequest, type EdgeResponse } from '../support/edge';
 import { createBufferQueues, queueDepth, startFauxqs, type BufferQueues, type Fauxqs } from '../support/fauxqs';
-import { forRoute, httpMethodOf, synthStack } from '../support/synth';
+import { forRoute, httpMethodOf, queueMaxMessageBytes, synthStack } from '../support/synth';
 import { githubDelivery } from '../support/webhooks';
 
 const ROUTE = '/github-webhook/';
@@ -34,7 +35,7 @@ describe('webhook edge, hostile input', () => {
   // A fresh buffer per test, so its depth is exactly what that test's requests left behind.
   beforeEach(async () => {
     queueCount += 1;
-    queues = await createBufferQueues(fauxqs.sqs, `hostile-${queueCount}`);
+    queues = await createBufferQueues(fauxqs.sqs, `hostile-${queueCount}`, { maxMessageBytes: queueMaxMessageBytes(parsed) });
     edge = new Edge(parsed, { endpoint: fauxqs.endpoint, queueUrl: queues.queueUrl });
   });
 
@@ -123,7 +124,22 @@ describe('webhook edge, hostile input', () => {
     expect(Math.ceil(body.length / 3) * 4).toBeGreaterThan(SQS_MAX_MESSAGE_BYTES);
     const { answer, json: reply } = await send(json(body));
     expect(answer.status).toBe(413);
-    expect(reply.message).toMatch(/Payload too large: SQS stores at most 1 MiB.*NOT queued/);
+    expect(reply.message).toMatch(/Payload too large: Spigot's buffer stores at most \d+ bytes per message.*NOT queued/);
+  });
+
+  it('when the envelope would fit in 1 MiB but leaves no room for dead-letter attributes, it answers 413 and queues nothing', async () => {
+    // Sized like the edge's own envelope for this request (a 36-character request id, one header).
+    const sizeOf = (body: Buffer) =>
+      Buffer.byteLength(encodeEnvelope({
+        version: 1, requestId: randomUUID(), receivedAt: Date.now(), sourceIp: '192.30.252.1', route: ROUTE,
+        query: [], headers: [['Content-Type', 'application/json']], body,
+      }));
+    const body = jsonOfSize(Math.floor((BUFFER_MAX_MESSAGE_BYTES + DEAD_LETTER_ATTRIBUTES_MAX_BYTES / 2) / 4) * 3);
+    expect(sizeOf(body)).toBeGreaterThan(BUFFER_MAX_MESSAGE_BYTES);
+    expect(sizeOf(body)).toBeLessThanOrEqual(SQS_MAX_MESSAGE_BYTES);
+    const { answer, json: reply } = await send(json(body));
+    expect(answer.status).toBe(413);
+    expect(reply.message).toMatch(/Payload too large/);
   });
 
   it('when a large body still fits in an SQS message, it queues it byte for byte', async () => {

@@ -10,6 +10,7 @@ Testing.setupJest();
 
 const ALARMS = [
   'oldest-message-while-open',
+  'held-webhook-age',
   'dead-letters',
   'drain-errors',
   'auto-closed',

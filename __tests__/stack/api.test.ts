@@ -87,16 +87,22 @@ describe('webhook API', () => {
     expect(sqsIntegrationFor(other, '/github-webhook/').uri).toMatch(/^arn:aws:apigateway:eu-west-1:sqs:path\//);
   });
 
-  it('when synthesized with defaults, each SQS integration has templates for exactly JSON and form bodies', () => {
+  it('when synthesized with defaults, each SQS integration has templates for JSON and form bodies, bare and with each common charset spelling', () => {
+    const spellings = ['', '; charset=utf-8', ';charset=utf-8', '; charset=UTF-8', ';charset=UTF-8'];
     for (const route of ROUTES) {
       const templates = requestTemplatesFromSynth(parsed, route);
-      expect(Object.keys(templates).sort()).toEqual(['application/json', 'application/x-www-form-urlencoded']);
+      expect(Object.keys(templates).sort()).toEqual(
+        ['application/json', 'application/x-www-form-urlencoded'].flatMap((type) => spellings.map((charset) => `${type}${charset}`)).sort(),
+      );
       expect(templates).toEqual(requestTemplates(route));
+      // One template per body kind, whichever key selects it.
+      for (const [type, template] of Object.entries(templates)) expect(template).toBe(templates[type.split(';')[0]!]);
+      expect(templates['application/json']).not.toBe(templates['application/x-www-form-urlencoded']);
       for (const template of Object.values(templates)) {
         expect(template.startsWith('#set(')).toBe(true);
         expect(template).toContain('Action=SendMessage&MessageBody=');
         expect(template).toContain('&MessageGroupId=$util.urlEncode($group)');
-        expect(template).toContain('&MessageDeduplicationId=$util.urlEncode($dedup)');
+        expect(template).toContain('&MessageDeduplicationId=$util.urlEncode("req:$context.requestId")');
         expect(template).not.toContain('\n');
       }
     }

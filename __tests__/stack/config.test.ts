@@ -2,22 +2,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ConfigError, DEFAULT_CONFIG, configPath, loadConfig, mergeConfig, validateConfig } from '../../stacks/config';
+import { ConfigError, DEFAULT_CONFIG, configPath, loadConfig, validateConfig } from '../../stacks/config';
+import { configProblems, synthStack } from '../support/synth';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 const TSX = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
 const MAIN = path.join(PROJECT_ROOT, 'main.ts');
 
-/** The problems validateConfig reports for an override of the defaults ([] when valid). */
-function problemsFor(override: object): string[] {
-  try {
-    validateConfig(mergeConfig(DEFAULT_CONFIG, override), 'spigot.config.json');
-    return [];
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    return [...error.problems];
-  }
-}
+const problemsFor = (override: object): string[] => configProblems(override, 'spigot.config.json');
 
 /** Expects exactly one problem, naming `field`, and returns it. */
 function onlyProblem(override: object, field: string): string {
@@ -147,5 +139,42 @@ describe('main.ts', () => {
     expect(readdirSync(path.join(cwd, 'cdktf.out', 'stacks'))).toEqual([DEFAULT_CONFIG.name]);
     const synthesized = JSON.parse(readFileSync(path.join(cwd, 'cdktf.out', 'stacks', DEFAULT_CONFIG.name, 'cdk.tf.json'), 'utf8'));
     expect(Object.keys(synthesized.resource.aws_sqs_queue).length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('drain.refusals and drain.hold', () => {
+  const problems = (drain: object): string[] => problemsFor({ drain });
+
+  it('when refusal statuses name a 5xx, 408 or 429, the error names the entry and says how to turn judging off', () => {
+    for (const bad of ['500', '429', '408']) {
+      const [problem] = problems({ refusals: { statuses: ['404', bad] } });
+      expect(problem).toContain('drain.refusals.statuses');
+      expect(problem).toContain(JSON.stringify(bad));
+      expect(problem).toContain('use []');
+    }
+  });
+
+  it('when refusals or holds are not objects, or hold an unknown key, the error lists the keys they take', () => {
+    expect(problems({ refusals: 5 })[0]).toMatch(/drain\.refusals: must be an object with afterWebhooks, fromRepositories, statuses/);
+    expect(problems({ hold: { minSecs: 1 } })[0]).toMatch(/drain\.hold\.minSecs: unknown setting/);
+  });
+
+  it('when the hold maximum is below its minimum, the error says so', () => {
+    expect(problems({ hold: { minSeconds: 120, maxSeconds: 60 } })).toEqual([expect.stringContaining('drain.hold.maxSeconds: must be at least drain.hold.minSeconds (120)')]);
+  });
+
+  it('when the defaults are used, the drain function gets the refusal and hold settings in its environment', () => {
+    const env = synthStack().parsed.resource.aws_lambda_function;
+    const variables = (Object.values(env)[0] as { environment: { variables: Record<string, string> } }).environment.variables;
+    expect(variables).toMatchObject({
+      REFUSALS_AFTER_WEBHOOKS: '5', REFUSALS_FROM_REPOSITORIES: '2', REFUSAL_STATUSES: '3xx,4xx',
+      HOLD_SECONDS: '30', MIN_HOLD_SECONDS: '60', MAX_HOLD_SECONDS: '300',
+    });
+  });
+
+  it('when refusal statuses are empty, the drain is told "none" rather than an empty (default) list', () => {
+    const parsed = synthStack({ drain: { refusals: { statuses: [] } } }).parsed;
+    const variables = (Object.values(parsed.resource.aws_lambda_function)[0] as { environment: { variables: Record<string, string> } }).environment.variables;
+    expect(variables.REFUSAL_STATUSES).toBe('none');
   });
 });

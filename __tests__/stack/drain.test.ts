@@ -33,34 +33,54 @@ describe('drain Lambda', () => {
   const rules = resourcesOfType(parsed, 'aws_cloudwatch_event_rule');
   const functionRef = (attribute: string) => ref('aws_lambda_function', functionId, attribute);
 
-  it('when synthesized with defaults, it runs nodejs22.x on arm64 with reserved concurrency 1', () => {
+  it('when synthesized with defaults, it runs nodejs22.x on arm64 with no reserved concurrency, so apply works on any account', () => {
     expect(json).toHaveResourceWithProperties(LambdaFunction, {
       function_name: 'spigot-drain',
       runtime: 'nodejs22.x',
       architectures: ['arm64'],
-      reserved_concurrent_executions: 1,
       timeout: DEFAULT_CONFIG.drain.timeoutSeconds,
       memory_size: DEFAULT_CONFIG.drain.memoryMb,
       handler: 'index.handler',
     });
+    expect(fn).not.toHaveProperty('reserved_concurrent_executions');
   });
 
-  it('when synthesized with defaults, its environment names Jenkins, the buffer queue and the spigot parameter', () => {
+  it('when drain.reservedConcurrency is set, the function reserves exactly that', () => {
+    const [, other] = onlyResourceOfType(synthStack({ drain: { reservedConcurrency: 1 } }).parsed, 'aws_lambda_function');
+    expect(other.reserved_concurrent_executions).toBe(1);
+  });
+
+  it('when drain.reservedConcurrency is not a whole number of at least 1, synth refuses it by name', () => {
+    expect(() => synthStack({ drain: { reservedConcurrency: 0 } })).toThrow(/drain\.reservedConcurrency: must be a whole number from 1 to 1000/);
+  });
+
+  it('when synthesized with defaults, its environment names Jenkins (through the checked local), the buffer queue and the spigot parameter', () => {
     const [bufferId] = Object.entries(resourcesOfType(parsed, 'aws_sqs_queue')).find(([, q]) => q.name === 'spigot-buffer.fifo')!;
     expect(fn.environment.variables).toMatchObject({
-      JENKINS_URL: DEFAULT_CONFIG.jenkinsUrl,
+      JENKINS_URL: '${local.spigot_jenkins_url}',
       QUEUE_URL: ref('aws_sqs_queue', bufferId, 'url'),
       SPIGOT_PARAMETER_NAME: ref('aws_ssm_parameter', parameterId, 'name'),
     });
+    expect((parsed.locals as Record<string, string>).spigot_jenkins_url).toBe(DEFAULT_CONFIG.jenkinsUrl);
   });
 
   it('when jenkinsUrl and drain settings are configured, the environment carries them', () => {
     const { parsed: other } = synthStack({ jenkinsUrl: 'https://ci.example.com/jenkins', drain: { concurrency: 3, ratePerSecond: 5 } });
+    expect((other.locals as Record<string, string>).spigot_jenkins_url).toBe('https://ci.example.com/jenkins');
     expect(onlyResourceOfType(other, 'aws_lambda_function')[1].environment.variables).toMatchObject({
-      JENKINS_URL: 'https://ci.example.com/jenkins',
       CONCURRENCY: '3',
       RATE_PER_SECOND: '5',
     });
+  });
+
+  it('when synthesized, a run lease queue (FIFO, encrypted, 14 days) is in the environment and only the drain may use it', () => {
+    const [leaseId, lease] = Object.entries(resourcesOfType(parsed, 'aws_sqs_queue')).find(([, q]) => q.name === 'spigot-drain-lease.fifo')!;
+    expect(lease).toMatchObject({ fifo_queue: true, message_retention_seconds: 1209600, kms_master_key_id: ref('aws_kms_key', onlyResourceOfType(parsed, 'aws_kms_key')[0], 'arn') });
+    expect(fn.environment.variables.LEASE_QUEUE_URL).toBe(ref('aws_sqs_queue', leaseId, 'url'));
+    const roleId = parseReference(fn.role)!.id;
+    const policy = Object.values(resourcesOfType(parsed, 'aws_iam_role_policy')).find((p) => p.role === ref('aws_iam_role', roleId, 'id'))!;
+    const statement = JSON.parse(policy.policy).Statement.find((s: { Resource: unknown }) => s.Resource === ref('aws_sqs_queue', leaseId, 'arn'));
+    expect(statement.Action).toEqual(['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:SendMessage', 'sqs:GetQueueAttributes']);
   });
 
   it('when synthesized with defaults, a schedule rule from config invokes the function', () => {

@@ -2,6 +2,7 @@ import 'cdktf/lib/testing/adapters/jest';
 import { Testing } from 'cdktf';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { SqsQueueRedriveAllowPolicy } from '@cdktf/provider-aws/lib/sqs-queue-redrive-allow-policy';
+import { DEAD_LETTER_ATTRIBUTES_MAX_BYTES } from '../../functions/shared/dead-letter-attributes';
 import { DEFAULT_CONFIG } from '../../stacks/config';
 import { visibilityTimeoutFor } from '../../stacks/spigot-stack';
 import { onlyResourceOfType, ref, resourcesOfType, synthStack, type SynthesizedStack } from '../support/synth';
@@ -28,9 +29,14 @@ describe('buffer queue', () => {
     });
   });
 
-  it('when synthesized with defaults, it keeps messages 14 days and accepts 1 MiB bodies', () => {
+  it('when synthesized with defaults, it keeps messages 14 days and accepts messages up to 1 MiB less the dead-letter attribute budget', () => {
     expect(buffer.message_retention_seconds).toBe(1209600);
-    expect(buffer.max_message_size).toBe(1048576);
+    expect(buffer.max_message_size).toBe(1048576 - DEAD_LETTER_ATTRIBUTES_MAX_BYTES);
+  });
+
+  it('when synthesized, the buffer max size plus the dead-letter attribute budget fits within the DLQ max size', () => {
+    expect(buffer.max_message_size + DEAD_LETTER_ATTRIBUTES_MAX_BYTES).toBeLessThanOrEqual(dlq.max_message_size);
+    expect(buffer.max_message_size).toBeGreaterThanOrEqual(1024); // SQS's smallest allowed maximum
   });
 
   it('when synthesized with defaults, it uses high-throughput FIFO (per message group)', () => {

@@ -2,18 +2,9 @@
  * Regressions: configurations the validator once accepted but AWS or synth rejected,
  * and a redeployment hash that once missed inputs. Each test names the file it guards.
  */
-import { ConfigError, DEFAULT_CONFIG, mergeConfig, validateConfig } from '../../stacks/config';
-import { onlyResourceOfType, synthStack, type SynthesizedStack } from '../support/synth';
+import { configProblems, onlyResourceOfType, synthStack, type SynthesizedStack } from '../support/synth';
 
-const problemsFor = (override: object): string[] => {
-  try {
-    validateConfig(mergeConfig(DEFAULT_CONFIG, override));
-    return [];
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    return [...error.problems];
-  }
-};
+const problemsFor = (override: object): string[] => configProblems(override);
 
 const redeploymentHash = (parsed: SynthesizedStack): string => onlyResourceOfType(parsed, 'aws_api_gateway_deployment')[1].triggers.redeployment;
 

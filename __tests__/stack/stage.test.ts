@@ -6,7 +6,7 @@ import { ApiGatewayRestApiPolicy } from '@cdktf/provider-aws/lib/api-gateway-res
 import { ApiGatewayStage } from '@cdktf/provider-aws/lib/api-gateway-stage';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { DEFAULT_CONFIG } from '../../stacks/config';
-import { onlyResourceOfType, parseReference, ref, resourcesOfType, synthStack, type SynthesizedStack } from '../support/synth';
+import { onlyResourceOfType, parseReference, ref, requestTemplatesFromSynth, resourcesOfType, synthStack, type SynthesizedStack } from '../support/synth';
 
 Testing.setupJest();
 
@@ -88,6 +88,21 @@ describe('stage and deployment', () => {
     const base = redeploymentHash(parsed);
     expect(redeploymentHash(synthStack({ routes: ['/github-webhook/'] }).parsed)).not.toBe(base);
     expect(redeploymentHash(synthStack({ routes: ['/github-webhook/', '/generic-webhook-trigger/invoke', '/extra'] }).parsed)).not.toBe(base);
+  });
+
+  it('when a request template is added or changed, the redeployment hash changes', () => {
+    const extraKey = 'application/json; charset=utf8';
+    let changed: SynthesizedStack | undefined;
+    jest.isolateModules(() => {
+      jest.doMock('../../stacks/ingest/send-message-template', () => {
+        const actual = jest.requireActual('../../stacks/ingest/send-message-template');
+        return { ...actual, requestTemplates: (route: string) => ({ ...actual.requestTemplates(route), [extraKey]: actual.sendMessageTemplate({ route, bodyKind: 'json' }) }) };
+      });
+      changed = (require('../support/synth') as typeof import('../support/synth')).synthStack().parsed;
+    });
+    // Only the templates differ, and the deployment is replaced for it.
+    expect(Object.keys(requestTemplatesFromSynth(changed!, '/github-webhook/'))).toContain(extraKey);
+    expect(redeploymentHash(changed!)).not.toBe(redeploymentHash(parsed));
   });
 
   it('when the source allowlist changes, the redeployment hash changes', () => {

@@ -857,17 +857,32 @@ export function mediaType(contentType: string): string {
 }
 
 /**
- * Request template selection with passthroughBehavior NEVER: the Content-Type's media type
- * (case-insensitive, parameters ignored) picks the template; no Content-Type means
- * application/json; no matching template is 415 Unsupported Media Type.
+ * How the Content-Type header is matched against request-template keys. AWS documents only that
+ * the template is chosen by the Content-Type, so both readings are modelled:
+ * - 'media-type': the media type, case-insensitive, parameters ignored;
+ * - 'whole-value': the whole header value must equal a key exactly (LocalStack's reading).
+ */
+export type TemplateMatching = 'media-type' | 'whole-value';
+
+/**
+ * Request template selection with passthroughBehavior NEVER: no Content-Type means
+ * application/json; no matching template is 415 Unsupported Media Type. When several keys share
+ * a media type their templates must be identical: which one API Gateway would pick is not modelled.
  */
 export function selectRequestTemplate(
   templates: Readonly<Record<string, string>>,
   contentType: string | undefined,
+  matching: TemplateMatching = 'media-type',
 ): { template: string } | { status: 415 } {
-  const wanted = contentType === undefined || contentType.trim() === '' ? 'application/json' : mediaType(contentType);
-  const match = Object.entries(templates).find(([type]) => mediaType(type) === wanted);
-  return match ? { template: match[1] } : { status: 415 };
+  const value = contentType?.trim() ?? '';
+  if (matching === 'whole-value') {
+    const key = value === '' ? 'application/json' : value;
+    return Object.hasOwn(templates, key) ? { template: templates[key]! } : { status: 415 };
+  }
+  const wanted = value === '' ? 'application/json' : mediaType(value);
+  const matches = [...new Set(Object.entries(templates).filter(([type]) => mediaType(type) === wanted).map(([, template]) => template))];
+  if (matches.length > 1) throw new Error(`emulator: templates for ${wanted} differ; which one API Gateway picks is not modelled`);
+  return matches.length === 1 ? { template: matches[0]! } : { status: 415 };
 }
 
 /** Last value wins for repeated names, in the order first seen (LinkedHashMap.put). */

@@ -10,6 +10,7 @@ import {
   renderRequestTemplate,
   renderResponseTemplate,
   selectRequestTemplate,
+  type TemplateMatching,
 } from './api-gateway';
 import { forRoute, httpMethodOf, normalizeRoute, resourcesOfType, sqsIntegrationFor, type SynthesizedStack } from './synth';
 
@@ -65,12 +66,18 @@ function gatewayResponse(parsed: SynthesizedStack, type: string, fallbackStatus:
   return { status: Number(spec?.status_code ?? fallbackStatus), body: rendered.body, reachedQueue: false, requestId };
 }
 
+export interface EdgeOptions {
+  /** How Content-Type selects a request template (see TemplateMatching). @default 'media-type' */
+  readonly templateMatching?: TemplateMatching;
+}
+
 export class Edge {
   readonly routes: string[];
 
   constructor(
     private readonly parsed: SynthesizedStack,
     private readonly target: SqsTarget,
+    private readonly options: EdgeOptions = {},
   ) {
     this.routes = Object.values(resourcesOfType(parsed, 'aws_api_gateway_integration'))
       .filter((i) => i.type === 'AWS')
@@ -87,7 +94,7 @@ export class Edge {
 
     const integration = sqsIntegrationFor(this.parsed, route);
     const contentType = request.headers.find(([k]) => k.toLowerCase() === 'content-type')?.[1];
-    const selected = selectRequestTemplate(integration.request_templates, contentType);
+    const selected = selectRequestTemplate(integration.request_templates, contentType, this.options.templateMatching);
     if ('status' in selected) return gatewayResponse(this.parsed, 'UNSUPPORTED_MEDIA_TYPE', 415, requestId);
     let formBody: string;
     try {

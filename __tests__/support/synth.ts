@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Testing } from 'cdktf';
-import { DEFAULT_CONFIG, mergeConfig, validateConfig } from '../../stacks/config';
+import { ConfigError, DEFAULT_CONFIG, mergeConfig, validateConfig } from '../../stacks/config';
 import { SpigotStack } from '../../stacks/spigot-stack';
 
 /** A Terraform JSON document as cdktf's Testing.synth returns it (metadata stripped). */
@@ -48,6 +48,17 @@ export function synthStack(overrides?: object): Synth {
   const result: Synth = { json, parsed: JSON.parse(json) as SynthesizedStack, stack };
   if (isDefault) cachedDefault = result;
   return result;
+}
+
+/** The problems validateConfig reports for an override of the defaults ([] when valid). */
+export function configProblems(override: object, source?: string): string[] {
+  try {
+    validateConfig(mergeConfig(DEFAULT_CONFIG, override), source);
+    return [];
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return [...error.problems];
+  }
 }
 
 /** Every resource of one Terraform type, keyed by its logical id (empty when none). */
@@ -117,6 +128,17 @@ export function sqsIntegrationFor(parsed: SynthesizedStack, route: string): any 
   const integrations = forRoute(parsed, 'aws_api_gateway_integration', route).filter(([, i]) => i.type === 'AWS');
   if (integrations.length !== 1) throw new Error(`expected one AWS integration on ${route}, found ${integrations.length}`);
   return integrations[0][1];
+}
+
+/** max_message_size of the buffer and its DLQ as synthesized, for emulator queues sized like the stack's. */
+export function queueMaxMessageBytes(parsed: SynthesizedStack): { buffer: number; deadLetter: number } {
+  const queues = Object.values(resourcesOfType(parsed, 'aws_sqs_queue'));
+  const sizeOf = (suffix: string): number => {
+    const matching = queues.filter((q) => String(q.name).endsWith(suffix));
+    if (matching.length !== 1) throw new Error(`expected one aws_sqs_queue named *${suffix}, found ${matching.length}`);
+    return matching[0].max_message_size;
+  };
+  return { buffer: sizeOf('-buffer.fifo'), deadLetter: sizeOf('-dlq.fifo') };
 }
 
 /** The `request_templates` map of the SQS integration on a route. */

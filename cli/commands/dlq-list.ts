@@ -60,8 +60,6 @@ export interface DlqListOptions {
   readonly progress?: (message: string) => void;
 }
 
-const DELIVERY_HEADERS = DELIVERY_ID_HEADERS.map(([header]) => header);
-
 const firstHeader = (envelope: WebhookEnvelope, names: readonly string[]): string | null => {
   for (const name of names) {
     const value = headerValue(envelope, name);
@@ -90,7 +88,7 @@ export function describeDeadLetter(message: Message): DeadLetter {
     repository: group?.startsWith('repo:') ? group.slice('repo:'.length) : null,
     status,
     reason: reason ?? (status === null ? SQS_REDRIVE_REASON : 'unknown'),
-    deliveryId: (envelope ? firstHeader(envelope, DELIVERY_HEADERS) : null) ?? attrs.MessageDeduplicationId ?? null,
+    deliveryId: (envelope ? firstHeader(envelope, DELIVERY_ID_HEADERS) : null) ?? attrs.MessageDeduplicationId ?? null,
     receivedAt: envelope ? new Date(envelope.receivedAt).toISOString() : sent,
     route: envelope?.route ?? null,
     receiveCount: attrs.ApproximateReceiveCount ? Number(attrs.ApproximateReceiveCount) : null,

@@ -21,7 +21,7 @@ export async function drain(clients: { lambda: LambdaClient }, options: DrainOpt
     );
   } catch (error) {
     if (error instanceof TooManyRequestsException || (error as { name?: string }).name === 'TooManyRequestsException') {
-      throw new CliError('a drain is already running (the drain function allows one run at a time); wait for it to finish and check `spigot status`');
+      throw new CliError('a drain is already running (the drain function\'s reserved concurrency is used up); wait for it to finish and check `spigot status`');
     }
     if (error instanceof ResourceNotFoundException) {
       throw new CliError(`the drain function ${options.functionName} does not exist (wrong --function or region? deployed?)`);
@@ -34,6 +34,9 @@ export async function drain(clients: { lambda: LambdaClient }, options: DrainOpt
     payload = text === '' ? null : JSON.parse(text);
   } catch {
     // not JSON: keep the text
+  }
+  if (typeof payload === 'object' && payload !== null && (payload as { skipped?: unknown }).skipped === true) {
+    throw new CliError('a drain is already running (the run lease allows one run at a time); wait for it to finish and check `spigot status`');
   }
   if (response.FunctionError) {
     const p = (typeof payload === 'object' && payload !== null ? payload : {}) as { errorType?: string; errorMessage?: string };

@@ -16,6 +16,9 @@ import { releaseHeldWebhooks, type Disposition, type ReleaseLog, type ReleaseSta
 import type { DrainSettings } from './settings';
 import { decodeEnvelope, headerValue, type WebhookEnvelope } from '../shared/envelope';
 import type { HeldWebhook } from './adapters/buffer-queue';
+import type { SenderTrust } from './core/sender-trust';
+
+const SIGNATURE_MISMATCH = 'signature mismatch: X-Hub-Signature-256 does not match the webhook secret';
 
 export type DrainTrigger = 'schedule' | 'spigot-changed' | 'manual';
 
@@ -31,6 +34,8 @@ export interface DrainDeps {
   readonly spigot: SpigotSwitch;
   readonly jenkins: JenkinsClient;
   readonly secrets: () => Promise<DrainSecrets>;
+  /** Repositories the webhook secret verified recently; kept across runs by the entry point. */
+  readonly senders?: SenderTrust;
   readonly log: ReleaseLog;
   readonly remainingMs: () => number;
   readonly now?: () => number;
@@ -117,7 +122,7 @@ export async function runDrain(deps: DrainDeps, trigger: DrainTrigger): Promise<
       budget,
       log,
       inspect: (message) => {
-        const disposition = inspect(message, secrets);
+        const disposition = inspect(message, secrets, deps.senders, now());
         if (disposition.kind !== 'send') return disposition;
         try {
           requests.set(message, buildReplayRequest(disposition.envelope, settings.jenkinsUrl));
@@ -159,7 +164,7 @@ export async function runDrain(deps: DrainDeps, trigger: DrainTrigger): Promise<
 
 type Inspected = Exclude<Disposition, { kind: 'send' }> | { readonly kind: 'send'; readonly envelope: WebhookEnvelope };
 
-function inspect(message: HeldWebhook, secrets: DrainSecrets): Inspected {
+function inspect(message: HeldWebhook, secrets: DrainSecrets, senders: SenderTrust | undefined, now: number): Inspected {
   let envelope: WebhookEnvelope;
   try {
     envelope = decodeEnvelope(message.body);
@@ -171,11 +176,18 @@ function inspect(message: HeldWebhook, secrets: DrainSecrets): Inspected {
     return { kind: 'discard', reason: 'smoke test delivery' };
   }
   const signature = headerValue(envelope, 'X-Hub-Signature-256');
-  if (secrets.webhookSecret && signature !== undefined && !verifyGitHubSignature(secrets.webhookSecret, envelope.body, signature)) {
-    // Judged like a Jenkins refusal: one alone is poison, every delivery failing means a rotated secret.
-    return { kind: 'refuse', refusal: 'signature', reason: 'signature mismatch: X-Hub-Signature-256 does not match the webhook secret (forged, or the secret changed)' };
+  if (!secrets.webhookSecret || signature === undefined) return { kind: 'send', envelope };
+  if (verifyGitHubSignature(secrets.webhookSecret, envelope.body, signature)) {
+    senders?.verified(message.groupId, now);
+    return { kind: 'send', envelope };
   }
-  return { kind: 'send', envelope };
+  if (senders && !senders.mayBeRotation(message.groupId, now)) {
+    // The secret verifies other repositories but never verified this one: a forgery (or a hook
+    // with another secret). Never sent, never counted toward closing the spigot.
+    return { kind: 'dead-letter', reason: `${SIGNATURE_MISMATCH}; this repository's deliveries have not verified recently (forged, or its hook has another secret)`, signatureMismatch: true };
+  }
+  // Judged like a Jenkins refusal: one alone is poison, every delivery failing means a rotated secret.
+  return { kind: 'refuse', refusal: 'signature', reason: `${SIGNATURE_MISMATCH} (forged, or the secret changed)` };
 }
 
 /** Re-reads the spigot at most every `intervalMs`; an unreadable parameter counts as closed. */
@@ -266,6 +278,7 @@ export function lastRunRecord(trigger: DrainTrigger, result: DrainResult, at: Da
     retried: s?.retried ?? 0,
     deadLettered: s?.deadLettered ?? 0,
     refused: s?.refused ?? 0,
+    signatureMismatches: s?.signatureMismatches ?? 0,
     discarded: s?.discarded ?? 0,
     oldestMessageAgeSeconds: s ? Math.round(s.oldestAgeMs / 1000) : null,
     durationMs: result.durationMs,

@@ -3,11 +3,13 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { BufferQueueClient } from './adapters/buffer-queue';
 import { JenkinsClient } from './adapters/jenkins-client';
+import { RunLease, leaseSettings } from './adapters/run-lease';
 import { SpigotSwitch, readSecret } from './adapters/spigot-switch';
-import { lastRunRecord, runDrain, type DrainResult, type DrainSecrets, type DrainTrigger } from './drain';
+import { lastRunRecord, probeJenkins, runDrain, type DrainResult, type DrainSecrets, type DrainTrigger } from './drain';
 import { publishMetrics } from './metrics';
 import type { ReleaseLog } from './release';
 import { readSettings } from './settings';
+import { SenderTrust } from './core/sender-trust';
 import { errorMessage } from '../shared/error-message';
 
 // Read once per cold start: a bad environment fails here, loudly, before any message moves.
@@ -31,6 +33,11 @@ const ssm = new SSMClient({ requestHandler: AWS_CALL_LIMITS });
 const queue = new BufferQueueClient(sqs, settings.queueUrl, settings.deadLetterQueueUrl);
 const spigot = new SpigotSwitch(ssm, settings.spigotParameterName);
 const jenkins = new JenkinsClient(settings.jenkinsUrl, settings.concurrency);
+const leaseConfig = leaseSettings(process.env);
+const lease = leaseConfig.queueUrl ? new RunLease(sqs, leaseConfig.queueUrl) : undefined;
+
+// Which repositories the webhook secret verified: lives as long as the container, across runs.
+const senders = new SenderTrust();
 
 const SECRET_TTL_MS = 5 * 60 * 1000;
 let cachedSecrets: { value: DrainSecrets; at: number } | undefined;
@@ -64,6 +71,22 @@ async function recordLastRun(trigger: DrainTrigger, result: DrainResult): Promis
 interface DrainEvent {
   readonly source?: string;
   readonly 'detail-type'?: string;
+  /** `spigot doctor`: probe Jenkins from where the drain runs, release nothing. */
+  readonly probeOnly?: boolean;
+}
+
+/** A run that found another run holding the lease: it did nothing, so it records nothing. */
+export interface SkippedRun {
+  readonly skipped: true;
+  readonly reason: string;
+}
+
+export interface ProbeOnlyResult {
+  readonly probeOnly: true;
+  readonly healthy: boolean;
+  readonly reason?: string;
+  readonly probe: string;
+  readonly durationMs: number;
 }
 
 export function triggerOf(event: DrainEvent | undefined): DrainTrigger {
@@ -72,13 +95,39 @@ export function triggerOf(event: DrainEvent | undefined): DrainTrigger {
   return 'manual';
 }
 
-export async function handler(event: DrainEvent | undefined, context: { getRemainingTimeInMillis(): number }): Promise<DrainResult> {
+type LambdaContext = { getRemainingTimeInMillis(): number };
+
+export async function handler(event: DrainEvent | undefined, context: LambdaContext): Promise<DrainResult | SkippedRun | ProbeOnlyResult> {
+  if (event?.probeOnly === true) return probeOnly();
+  if (!lease) return drainOnce(event, context);
+  const held = await lease.acquire(leaseConfig.waitSeconds, () => context.getRemainingTimeInMillis());
+  if (!held) {
+    log.info('another drain run holds the run lease; this run does nothing', { trigger: triggerOf(event) });
+    return { skipped: true, reason: 'another drain run is in progress' };
+  }
+  try {
+    return await drainOnce(event, context);
+  } finally {
+    // Not released (SQS down): it frees itself when this run's deadline passes.
+    await held.release().catch((error: unknown) => log.warn('could not release the run lease', { error: errorMessage(error) }));
+  }
+}
+
+async function probeOnly(): Promise<ProbeOnlyResult> {
+  const startedAt = Date.now();
+  const health = await probeJenkins({ jenkins, settings }, await secrets());
+  const probe = `${settings.probe.method} ${new URL(settings.probe.path.slice(1), settings.jenkinsUrl.href.replace(/\/?$/, '/')).href}`;
+  log.info('probe-only run', { healthy: health.healthy, reason: health.reason });
+  return { probeOnly: true, healthy: health.healthy, reason: health.reason, probe, durationMs: Date.now() - startedAt };
+}
+
+async function drainOnce(event: DrainEvent | undefined, context: LambdaContext): Promise<DrainResult> {
   const trigger = triggerOf(event);
   const callsBefore = queue.calls;
   let result: DrainResult;
   try {
     result = await runDrain(
-      { settings, queue, spigot, jenkins, secrets, log, remainingMs: () => context.getRemainingTimeInMillis() },
+      { settings, queue, spigot, jenkins, secrets, senders, log, remainingMs: () => context.getRemainingTimeInMillis() },
       trigger,
     );
   } catch (error) {
@@ -92,6 +141,8 @@ export async function handler(event: DrainEvent | undefined, context: { getRemai
     // Jenkins up but refusing webhooks from several repositories: a broken plugin, proxy or secret.
     SystemicRefusals: s?.systemicRefusal ? 1 : 0,
     Refused: s?.refused ?? 0,
+    // Forged deliveries (or a rotated secret): the forged-deliveries alarm watches this.
+    SignatureMismatches: s?.signatureMismatches ?? 0,
     ProbeFailures: result.probeFailed ? 1 : 0,
     Released: s?.released ?? 0,
     Held: s?.held ?? 0,

@@ -112,7 +112,8 @@ export function readSettings(env: Env = process.env): DrainSettings {
     refusals: {
       afterWebhooks: req(integer(env, 'REFUSALS_AFTER_WEBHOOKS', 5, 1, 1000)),
       fromRepositories: req(integer(env, 'REFUSALS_FROM_REPOSITORIES', 2, 1, 1000)),
-      statuses: refusalStatuses(env),
+      statuses: refusalStatuses(env, 'REFUSAL_STATUSES'),
+      untrusted: refusalStatuses(env, 'REFUSALS_UNTRUSTED_STATUSES', new Set()),
     },
     maxRunMs: req(integer(env, 'MAX_RUN_SECONDS', 55, 1, 900)) * 1000,
     idleWaitSeconds: req(integer(env, 'IDLE_WAIT_SECONDS', 5, 0, 20)),
@@ -130,13 +131,13 @@ function holdPolicy(env: Env): HoldPolicy {
   return { defaultHoldSeconds: req(integer(env, 'HOLD_SECONDS', 30, 1, 43200)), minHoldSeconds, maxHoldSeconds };
 }
 
-function refusalStatuses(env: Env): ReadonlySet<number> {
-  const raw = env.REFUSAL_STATUSES;
-  if (raw === undefined || raw.trim() === '') return defaultRefusalStatuses();
+function refusalStatuses(env: Env, name: string, fallback: ReadonlySet<number> = defaultRefusalStatuses()): ReadonlySet<number> {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
   if (raw.trim().toLowerCase() === 'none') return new Set();
   try {
     return parseRefusalStatuses(raw);
   } catch (error) {
-    throw new SettingsError('REFUSAL_STATUSES', (error as Error).message);
+    throw new SettingsError(name, (error as Error).message);
   }
 }

@@ -85,16 +85,33 @@ function decodePairs(value: unknown, field: string): Array<[string, string]> {
   });
 }
 
+/**
+ * Error messages end up in logs, in the DLQ's SpigotReason and in `dlq list`, so they never quote
+ * the message: V8's JSON.parse message does (`Unexpected token 'g', "{"token": ghp_..." is not
+ * valid JSON`), so only the position it names is kept.
+ */
+function notJson(error: unknown): EnvelopeError {
+  const position = /at position (\d+)/.exec(error instanceof Error ? error.message : '')?.[1];
+  return new EnvelopeError(position === undefined ? 'not JSON' : `not JSON (at position ${position})`);
+}
+
+/** A version is named only when it is a number, a boolean or null; anything else only by its type. */
+function describeVersion(v: unknown): string {
+  if (v === null || typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (v === undefined) return '(none)';
+  return Array.isArray(v) ? '(a list)' : `(a ${typeof v})`;
+}
+
 export function decodeEnvelope(messageBody: string): WebhookEnvelope {
   let wire: Partial<WireEnvelopeV1>;
   try {
     wire = JSON.parse(messageBody) as Partial<WireEnvelopeV1>;
   } catch (error) {
-    throw new EnvelopeError(`not JSON (${(error as Error).message})`);
+    throw notJson(error);
   }
   if (typeof wire !== 'object' || wire === null) throw new EnvelopeError('not an object');
   if (wire.v !== ENVELOPE_VERSION) {
-    throw new EnvelopeError(`unsupported version ${JSON.stringify(wire.v)}; this drain reads v${ENVELOPE_VERSION}`);
+    throw new EnvelopeError(`unsupported version ${describeVersion(wire.v)}; this drain reads v${ENVELOPE_VERSION}`);
   }
   if (typeof wire.id !== 'string' || wire.id === '') throw new EnvelopeError('id is missing');
   if (typeof wire.at !== 'number' || !Number.isFinite(wire.at)) throw new EnvelopeError('at is not a number');

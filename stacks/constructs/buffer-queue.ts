@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { SqsQueueRedriveAllowPolicy } from '@cdktf/provider-aws/lib/sqs-queue-redrive-allow-policy';
+import { BUFFER_MAX_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES } from '../../functions/shared/dead-letter-attributes';
 
 export interface BufferQueueOptions {
   readonly name: string;
@@ -12,12 +13,16 @@ export interface BufferQueueOptions {
 }
 
 export const FOURTEEN_DAYS_SECONDS = 14 * 24 * 60 * 60;
-export const SQS_MAX_MESSAGE_BYTES = 1048576;
+export { BUFFER_MAX_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES };
 
 /**
  * The durable buffer: a FIFO queue (order per repository = per message group) with
  * high-throughput FIFO so different repositories do not share a throughput limit, and
  * a FIFO dead-letter queue that keeps the group id, so dead letters can be redriven in order.
+ *
+ * The DLQ takes SQS's full 1 MiB; the buffer takes less by the dead-letter attributes' worst
+ * case, so every message the buffer accepts can be dead-lettered, and an envelope too large
+ * for that is refused at ingest (413) instead of blocking its repository later.
  */
 export class BufferQueue extends Construct {
   readonly queue: SqsQueue;
@@ -30,14 +35,14 @@ export class BufferQueue extends Construct {
       deduplicationScope: 'messageGroup',
       fifoThroughputLimit: 'perMessageGroupId',
       messageRetentionSeconds: FOURTEEN_DAYS_SECONDS,
-      maxMessageSize: SQS_MAX_MESSAGE_BYTES,
       kmsMasterKeyId: options.kmsKeyArn,
       kmsDataKeyReusePeriodSeconds: 300,
     };
-    this.deadLetterQueue = new SqsQueue(this, 'dlq', { ...common, name: `${options.name}-dlq.fifo` });
+    this.deadLetterQueue = new SqsQueue(this, 'dlq', { ...common, name: `${options.name}-dlq.fifo`, maxMessageSize: SQS_MAX_MESSAGE_BYTES });
     this.queue = new SqsQueue(this, 'queue', {
       ...common,
       name: `${options.name}-buffer.fifo`,
+      maxMessageSize: BUFFER_MAX_MESSAGE_BYTES,
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
       receiveWaitTimeSeconds: 0,
       redrivePolicy: JSON.stringify({

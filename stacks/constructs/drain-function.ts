@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { TerraformLocal } from 'cdktf';
 import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
 import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
@@ -11,6 +12,7 @@ import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import type { DrainConfig } from '../config';
 import { BundledFunctionAsset } from './bundled-function-asset';
 import { assumeRolePolicy, policyDocument, type PolicyStatement } from './iam';
+import { drainFunctionName, drainLogGroupName } from '../resource-names';
 
 export interface DrainFunctionOptions {
   readonly name: string;
@@ -30,26 +32,34 @@ export interface DrainFunctionOptions {
   readonly drain: DrainConfig;
 }
 
+
 /** The metric namespace the drain writes (EMF) and the alarms read. */
 export const METRICS_NAMESPACE = 'Spigot';
 
+/** Hosts under the reserved `.invalid` TLD never resolve: the embedded default's placeholder is one. */
+const PLACEHOLDER_HOST_PATTERN = '^https?://[^/:]+[.]invalid([:/]|$)';
+const JENKINS_URL_LOCAL = 'spigot_jenkins_url';
+
 /**
  * The drain Lambda and what starts it: a schedule, and any change to the spigot
- * parameter so that opening the spigot starts releasing within seconds. Reserved
- * concurrency 1 keeps to one drain at a time.
+ * parameter so that opening the spigot starts releasing within seconds. One run at a
+ * time comes from the run lease (functions/drain/adapters/run-lease.ts), which works on
+ * every account; reserved concurrency is optional on top (README "One drain at a time").
  */
 export class DrainFunction extends Construct {
   readonly function: LambdaFunction;
   readonly logGroup: CloudwatchLogGroup;
   readonly failedInvocations: SqsQueue;
+  /** Holds the one message whose receipt is the right to run (see run-lease.ts). */
+  readonly leaseQueue: SqsQueue;
 
   constructor(scope: Construct, id: string, options: DrainFunctionOptions) {
     super(scope, id);
-    const functionName = `${options.name}-drain`;
+    const functionName = drainFunctionName(options.name);
     const { asset } = new BundledFunctionAsset(this, 'bundle', { entry: 'functions/drain/index.ts', outDir: 'dist/drain' });
 
     this.logGroup = new CloudwatchLogGroup(this, 'logs', {
-      name: `/aws/lambda/${functionName}`,
+      name: drainLogGroupName(options.name),
       retentionInDays: options.logRetentionDays,
       kmsKeyId: options.kmsKeyArn,
     });
@@ -59,12 +69,23 @@ export class DrainFunction extends Construct {
       kmsMasterKeyId: options.kmsKeyArn,
     });
 
+    this.leaseQueue = new SqsQueue(this, 'run-lease', {
+      name: `${options.name}-drain-lease.fifo`,
+      fifoQueue: true,
+      messageRetentionSeconds: 14 * 24 * 60 * 60,
+      kmsMasterKeyId: options.kmsKeyArn,
+    });
+
     const role = new IamRole(this, 'role', { name: functionName, assumeRolePolicy: assumeRolePolicy('lambda.amazonaws.com') });
     new IamRolePolicy(this, 'policy', { role: role.id, name: 'drain', policy: policyDocument(drainPermissions(options, this)) });
 
     const d = options.drain;
+    // A local, so the precondition below checks exactly the URL the function gets.
+    const jenkinsUrl = new TerraformLocal(this, 'jenkins-url', options.jenkinsUrl);
+    jenkinsUrl.overrideLogicalId(JENKINS_URL_LOCAL);
     const environment: Record<string, string> = {
-      JENKINS_URL: options.jenkinsUrl,
+      JENKINS_URL: jenkinsUrl.asString,
+      LEASE_QUEUE_URL: this.leaseQueue.url,
       QUEUE_URL: options.queueUrl,
       DLQ_URL: options.deadLetterQueueUrl,
       SPIGOT_PARAMETER_NAME: options.spigotParameterName,
@@ -106,7 +127,7 @@ export class DrainFunction extends Construct {
       sourceCodeHash: asset.assetHash,
       timeout: d.timeoutSeconds,
       memorySize: d.memoryMb,
-      reservedConcurrentExecutions: 1,
+      reservedConcurrentExecutions: d.reservedConcurrency,
       kmsKeyArn: options.kmsKeyArn,
       tracingConfig: { mode: 'Active' },
       deadLetterConfig: { targetArn: this.failedInvocations.arn },
@@ -115,6 +136,13 @@ export class DrainFunction extends Construct {
       loggingConfig: { logFormat: 'JSON', logGroup: this.logGroup.name, applicationLogLevel: d.logLevel === 'DEBUG' ? 'DEBUG' : 'INFO', systemLogLevel: 'WARN' },
       environment: { variables: environment },
       dependsOn: [this.logGroup],
+      lifecycle: {
+        // Synth works on the embedded default; plan and apply refuse to point a real drain at it.
+        precondition: [{
+          condition: `\${length(regexall("${PLACEHOLDER_HOST_PATTERN}", lower(local.${JENKINS_URL_LOCAL}))) == 0}`,
+          errorMessage: `jenkinsUrl is ${JSON.stringify(options.jenkinsUrl)}, a placeholder under the reserved .invalid domain that can never be reached: set "jenkinsUrl" in spigot.config.json (or the file SPIGOT_CONFIG names) to your Jenkins base URL, synthesize again, then plan or apply.`,
+        }],
+      },
     });
     new LambdaFunctionEventInvokeConfig(this, 'async', {
       functionName: this.function.functionName,
@@ -172,6 +200,12 @@ function drainPermissions(options: DrainFunctionOptions, drain: DrainFunction): 
       Effect: 'Allow',
       Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'],
       Resource: options.queueArn,
+    },
+    {
+      Sid: 'HoldRunLease',
+      Effect: 'Allow',
+      Action: ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:SendMessage', 'sqs:GetQueueAttributes'],
+      Resource: drain.leaseQueue.arn,
     },
     { Sid: 'DeadLetterPoison', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: [options.deadLetterQueueArn, drain.failedInvocations.arn] },
     { Sid: 'ReadAndCloseSpigot', Effect: 'Allow', Action: ['ssm:GetParameter', 'ssm:GetParameterHistory', 'ssm:PutParameter'], Resource: options.spigotParameterArn },

@@ -55,6 +55,14 @@ export class Operations extends Construct {
         { id: 'ageWhileOpen', expression: 'IF(FILL(open, 1) >= 1, age, 0)', label: 'Oldest message age while open', returnData: true },
       ],
     });
+    // SQS leaves messages that were received and not deleted out of ApproximateAgeOfOldestMessage,
+    // which is exactly a repository the drain keeps holding (429/503, failures): the drain reports
+    // the oldest webhook it received itself. It receives nothing while closed, so this is "while open".
+    this.alarm('held-webhook-age', o, {
+      alarmDescription: `The drain keeps receiving a webhook older than ${o.alarms.oldestMessageAgeSeconds}s without delivering it: a repository is held (Jenkins answers 429/503 or fails for it). See the drain logs and \`spigot status\`.`,
+      ...flat(spigot('OldestMessageAgeSeconds', 'Maximum')),
+      evaluationPeriods: 2, threshold: o.alarms.oldestMessageAgeSeconds, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching',
+    });
     this.alarm('dead-letters', o, {
       alarmDescription: 'Webhooks are in the dead-letter queue: Jenkins rejected them or they could not be delivered. See `spigot dlq list`.',
       namespace: 'AWS/SQS', metricName: 'ApproximateNumberOfMessagesVisible', dimensions: { QueueName: o.deadLetterQueueName },

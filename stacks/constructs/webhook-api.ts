@@ -16,7 +16,7 @@ import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
-import type { ITerraformDependable } from 'cdktf';
+import { TerraformStack, type ITerraformDependable } from 'cdktf';
 import { requestTemplates } from '../ingest/send-message-template';
 import {
   JSON_CONTENT_TYPE,
@@ -42,11 +42,17 @@ export interface WebhookApiOptions {
   readonly allowedSourceCidrs: readonly string[];
   readonly logRetentionDays: number;
   /**
-   * Set the account-wide API Gateway CloudWatch role, which stage logging needs.
-   * Turn off when the account already has one. @default true
+   * Set the account-wide API Gateway CloudWatch role, which stage logging needs. It belongs to
+   * the whole account and region, so the stack that owns it refuses to be destroyed.
+   * @default false — the account already has one.
    */
   readonly manageAccountLoggingRole?: boolean;
 }
+
+export const accessLogGroupName = (name: string): string => `/aws/apigateway/${name}/access`;
+
+/** Where API Gateway writes a stage's execution logs; it creates the group itself unless it exists. */
+export const executionLogGroupName = (restApiId: string, stage: string): string => `API-Gateway-Execution-Logs_${restApiId}/${stage}`;
 
 export const STAGE_NAME = 'live';
 
@@ -83,6 +89,8 @@ export class WebhookApi extends Construct {
   readonly api: ApiGatewayRestApi;
   readonly stage: ApiGatewayStage;
   readonly accessLogGroup: CloudwatchLogGroup;
+  /** Created here, so it is encrypted, expires and goes with the stack. */
+  readonly executionLogGroup: CloudwatchLogGroup;
   readonly role: IamRole;
   /** Route path -> its full invoke URL. */
   readonly webhookUrls: Record<string, string> = {};
@@ -160,20 +168,27 @@ export class WebhookApi extends Construct {
     });
 
     this.accessLogGroup = new CloudwatchLogGroup(this, 'access-log', {
-      name: `/aws/apigateway/${options.name}/access`,
+      name: accessLogGroupName(options.name),
       retentionInDays: options.logRetentionDays,
       kmsKeyId: options.kmsKeyArn,
     });
-    const account = options.manageAccountLoggingRole === false ? undefined : this.accountLoggingRole(options.name);
+    this.executionLogGroup = new CloudwatchLogGroup(this, 'execution-log', {
+      name: executionLogGroupName(this.api.id, STAGE_NAME),
+      retentionInDays: options.logRetentionDays,
+      kmsKeyId: options.kmsKeyArn,
+    });
+    const account = options.manageAccountLoggingRole === true ? this.accountLoggingRole(options.name) : this.forgetAccountLoggingRole();
     this.stage = new ApiGatewayStage(this, 'stage', {
       restApiId: this.api.id,
       deploymentId: deployment.id,
       stageName: STAGE_NAME,
       xrayTracingEnabled: true,
       accessLogSettings: { destinationArn: this.accessLogGroup.arn, format: JSON.stringify(accessLogFormat(options.name)) },
-      dependsOn: account ? [account] : undefined,
+      dependsOn: [this.executionLogGroup, ...(account ? [account] : [])],
     });
     new ApiGatewayMethodSettings(this, 'stage-settings', {
+      // Logging starts here: the group must exist first, or API Gateway creates its own.
+      dependsOn: [this.executionLogGroup],
       restApiId: this.api.id,
       stageName: this.stage.stageName,
       methodPath: '*/*',
@@ -289,18 +304,47 @@ export class WebhookApi extends Construct {
     return [method, integration, response, integrationResponse];
   }
 
+  /**
+   * Stacks from before 0.2 managed the account role by default. Dropping it from the config
+   * would destroy it, so Terraform is told to forget it instead (a no-op for stacks that never had it).
+   */
+  private forgetAccountLoggingRole(): undefined {
+    const stack = TerraformStack.of(this);
+    const removed = ACCOUNT_ROLE_RESOURCES.map(([id, type]) => ({
+      from: `${type}.${stack.getLogicalId(new Construct(this, id).node)}`,
+      lifecycle: { destroy: false },
+    }));
+    stack.addOverride('removed', removed);
+    return undefined;
+  }
+
+  /**
+   * Destroying aws_api_gateway_account resets the account's role (AWS provider v6), silencing
+   * every REST API's logs in the account and region, so none of the three can be destroyed
+   * with the stack: hand them over first (README "API Gateway account role").
+   */
   private accountLoggingRole(name: string): ApiGatewayAccount {
+    const keep = { preventDestroy: true };
     const role = new IamRole(this, 'cloudwatch-role', {
       name: `${name}-apigw-cloudwatch`,
       assumeRolePolicy: assumeRolePolicy('apigateway.amazonaws.com'),
+      lifecycle: keep,
     });
     new IamRolePolicyAttachment(this, 'cloudwatch-role-policy', {
       role: role.name,
       policyArn: 'arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs',
+      lifecycle: keep,
     });
-    return new ApiGatewayAccount(this, 'account', { cloudwatchRoleArn: role.arn });
+    return new ApiGatewayAccount(this, 'account', { cloudwatchRoleArn: role.arn, lifecycle: keep });
   }
 }
+
+/** Construct ids and types of what accountLoggingRole creates; their addresses must not change. */
+const ACCOUNT_ROLE_RESOURCES = [
+  ['cloudwatch-role', 'aws_iam_role'],
+  ['cloudwatch-role-policy', 'aws_iam_role_policy_attachment'],
+  ['account', 'aws_api_gateway_account'],
+] as const;
 
 /** Access log fields: who called, what route, what happened. Never headers or bodies. */
 export const accessLogFormat = (stack: string) => ({

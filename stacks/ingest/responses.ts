@@ -3,6 +3,8 @@
  * was queued, so a sender (and the person reading GitHub's "Recent deliveries") can tell
  * a queued delivery from one that must be redelivered.
  */
+import { BUFFER_MAX_MESSAGE_BYTES, DEAD_LETTER_ATTRIBUTES_MAX_BYTES } from '../../functions/shared/dead-letter-attributes';
+
 export const JSON_CONTENT_TYPE = 'application/json';
 
 /** SQS accepted the message: the only 2xx Spigot ever returns. */
@@ -16,12 +18,13 @@ export const notQueued = (message: string): string =>
   `{"queued":false,"requestId":"$context.requestId","message":${JSON.stringify(message)}}`;
 
 /**
- * SQS answered 4xx. An oversized envelope becomes 413 (the body is stored base64, so about
- * 760 KiB of raw body fits in SQS's 1 MiB); anything else is a 502 the sender can retry.
+ * SQS answered 4xx. An oversized envelope becomes 413: the buffer takes 1 MiB less what a dead
+ * letter's attributes may need (functions/shared/dead-letter-attributes.ts), and the body is
+ * stored base64, so about 765 KiB of raw body fits. Anything else is a 502 the sender can retry.
  */
 export const SQS_REJECTED_TEMPLATE =
   `#if($input.body.contains('${SQS_TOO_LARGE_MARKER}'))#set($context.responseOverride.status = 413)` +
-  notQueued('Payload too large: SQS stores at most 1 MiB per message and Spigot keeps the body base64-encoded, so bodies up to about 760 KiB fit. This delivery was NOT queued.') +
+  notQueued(`Payload too large: Spigot's buffer stores at most ${BUFFER_MAX_MESSAGE_BYTES} bytes per message (1 MiB less ${DEAD_LETTER_ATTRIBUTES_MAX_BYTES} bytes kept for dead-letter details) and keeps the body base64-encoded, so bodies up to about 765 KiB fit. This delivery was NOT queued.`) +
   `#else` +
   notQueued('The buffer queue rejected this delivery; it was NOT queued. Redeliver it; if this repeats, check the Spigot API access log for this requestId.') +
   `#end`;

@@ -10,8 +10,6 @@
  * sender writes can break the JSON or the form encoding.
  */
 
-import { DELIVERY_ID_HEADERS } from '../../functions/shared/webhook-headers';
-
 /** How the template finds the repository, which becomes the FIFO MessageGroupId. */
 export type BodyKind = 'json' | 'form';
 
@@ -21,7 +19,7 @@ export interface SendMessageTemplateOptions {
   readonly bodyKind: BodyKind;
 }
 
-/** SQS limits MessageGroupId and MessageDeduplicationId to 128 characters. */
+/** SQS limits MessageGroupId to 128 characters. */
 export const SQS_ID_MAX_LENGTH = 128;
 
 /** URL-encode a literal exactly as $util.urlEncode would (application/x-www-form-urlencoded). */
@@ -74,40 +72,20 @@ function groupIdLookup(route: string): string {
 }
 
 /**
- * MessageDeduplicationId from the sender's delivery id: GitHub's X-GitHub-Delivery with
- * the hook id (one event delivered to a repo hook and an org hook is two deliveries),
- * GitLab's X-Gitlab-Event-UUID, Gitea's X-Gitea-Delivery, Bitbucket's X-Request-UUID.
- * Anything that is not a safe SQS id falls back to the API Gateway request id.
+ * MessageDeduplicationId: the API Gateway request id, unique per accepted request. A delivery a
+ * person redelivers (GitHub reuses X-GitHub-Delivery) must reach Jenkins again, and the senders do
+ * not retry failed deliveries by themselves, so deduplicating on delivery ids would only drop
+ * redeliveries. The delivery id stays in the envelope's headers for Jenkins to skip repeats.
  */
-const DELIVERY_HEADERS = DELIVERY_ID_HEADERS.map(([header, prefix]) => [header.toLowerCase(), prefix] as const);
+const DEDUP_ID = `"req:$context.requestId"`;
 
-function captureDeliveryHeaders(): string {
-  return (
-    `#set($lname = $name.toLowerCase())` +
-    DELIVERY_HEADERS.map(([header]) => `#if($lname == '${header}')#set($d_${header.replace(/-/g, '_')} = $value)#end`).join('') +
-    `#if($lname == 'x-github-hook-id')#set($hookId = $value)#end`
-  );
-}
-
-function dedupIdLookup(): string {
-  const chain = DELIVERY_HEADERS.map(([header, prefix], index) => {
-    const variable = `$d_${header.replace(/-/g, '_')}`;
-    const id = prefix === 'gh' ? `"gh:$!hookId:${variable}"` : `"${prefix}:${variable}"`;
-    return `${index === 0 ? '#if' : '#elseif'}("$!${variable.slice(1)}" != '')#set($dedup = ${id})`;
-  }).join('');
-  return (
-    `#set($dedup = '')${chain}#end` +
-    `#if(!$dedup.matches('[A-Za-z0-9._:-]{1,${SQS_ID_MAX_LENGTH}}'))#set($dedup = "req:$context.requestId")#end`
-  );
-}
-
-function pairsOf(mapExpr: string, capture: string): string {
+function pairsOf(mapExpr: string): string {
   return (
     `#set($first = true)` +
     `#foreach($name in ${mapExpr}.keySet())` +
     // Velocity 1.7 leaves a variable unchanged when #set gets null: reset it first so a
     // missing value can never repeat the previous header's value under this name.
-    `#set($value = '')#set($value = ${mapExpr}.get($name))${capture}` +
+    `#set($value = '')#set($value = ${mapExpr}.get($name))` +
     `#if(!$first)${lit(',')}#end#set($first = false)` +
     `${lit('["')}${b64('$name')}${lit('","')}${b64('$value')}${lit('"]')}` +
     `#end`
@@ -117,30 +95,41 @@ function pairsOf(mapExpr: string, capture: string): string {
 export function sendMessageTemplate(options: SendMessageTemplateOptions): string {
   return [
     `#set($params = $input.params())`,
-    `#set($hookId = '')`,
-    DELIVERY_HEADERS.map(([header]) => `#set($d_${header.replace(/-/g, '_')} = '')`).join(''),
     `Action=SendMessage&MessageBody=`,
     lit('{"v":1,"id":"'), `$context.requestId`,
     lit('","at":'), `$context.requestTimeEpoch`,
     lit(',"ip":"'), `$util.urlEncode($context.identity.sourceIp)`,
     lit(`","route":${JSON.stringify(options.route)},"q":[`),
-    pairsOf('$params.querystring', ''),
+    pairsOf('$params.querystring'),
     lit('],"h":['),
-    pairsOf('$params.header', captureDeliveryHeaders()),
+    pairsOf('$params.header'),
     lit('],"b":"'), b64('$input.body'), lit('"}'),
     repositoryLookup(options.bodyKind),
     groupIdLookup(options.route),
-    dedupIdLookup(),
     `&MessageGroupId=$util.urlEncode($group)`,
-    `&MessageDeduplicationId=$util.urlEncode($dedup)`,
+    `&MessageDeduplicationId=$util.urlEncode(${DEDUP_ID})`,
   ].join('');
 }
 
 /** Media types Spigot accepts; API Gateway answers 415 for any other (passthrough NEVER). */
-export const ACCEPTED_CONTENT_TYPES: Readonly<Record<string, BodyKind>> = {
+export const ACCEPTED_MEDIA_TYPES: Readonly<Record<string, BodyKind>> = {
   'application/json': 'json',
   'application/x-www-form-urlencoded': 'form',
 };
+
+/**
+ * Charset parameters senders commonly add (`; charset=utf-8`, Java clients' `;charset=UTF-8`).
+ * API Gateway's documentation says only that the template is chosen by the Content-Type header
+ * (developer guide, "Method request behavior for payloads without mapping templates"), not whether
+ * parameters count; LocalStack, for one, looks the whole header value up as the map key. So each
+ * spelling gets its own, identical template: the ingest works whichever way the match is done.
+ */
+export const CHARSET_SPELLINGS: readonly string[] = ['; charset=utf-8', ';charset=utf-8', '; charset=UTF-8', ';charset=UTF-8'];
+
+/** Every request-template key: each media type bare and with each charset spelling. */
+export const ACCEPTED_CONTENT_TYPES: Readonly<Record<string, BodyKind>> = Object.fromEntries(
+  Object.entries(ACCEPTED_MEDIA_TYPES).flatMap(([type, bodyKind]) => [type, ...CHARSET_SPELLINGS.map((charset) => `${type}${charset}`)].map((key) => [key, bodyKind])),
+);
 
 export function requestTemplates(route: string): Record<string, string> {
   return Object.fromEntries(

@@ -1,8 +1,9 @@
 /**
- * A tiny HTTP proxy on loopback in front of fauxqs. It reads each request's X-Amz-Target
- * (SQS JSON protocol: `AmazonSQS.<Action>`), counts it, and can fail or slow down chosen
- * actions. The drain is pointed at the proxy (AWS_ENDPOINT_URL_SQS), so what it counts is
- * exactly what the drain asked SQS, independently of the drain's own metrics.
+ * A tiny HTTP proxy on loopback in front of the SQS emulator (fauxqs or LocalStack). It reads
+ * each request's X-Amz-Target (SQS JSON protocol: `AmazonSQS.<Action>`), counts it, and can
+ * fail or slow down chosen actions. The drain is pointed at the proxy (AWS_ENDPOINT_URL_SQS),
+ * so what it counts is exactly what the drain asked SQS, independently of the drain's own
+ * metrics.
  */
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { loopback } from '../../support/loopback-server';
@@ -16,6 +17,8 @@ export interface SqsProxyCall {
   readonly injected: boolean;
   /** The request's JSON input, as the drain sent it. */
   readonly input: Record<string, unknown> | undefined;
+  /** ReceiveMessage only: the most messages of one FIFO group in the answer. */
+  largestGroupBatch?: number;
 }
 
 export interface SqsFault {
@@ -35,9 +38,23 @@ export interface SqsProxy {
   setFault(action: string, fault: SqsFault | null): void;
   /** Rewrites successful answers to `action` (null clears): e.g. message attributes SQS would report. */
   setRewrite(action: string, rewrite: ((output: Record<string, unknown>) => Record<string, unknown>) | null): void;
-  /** Holds the answer to `action` back by `ms` after fauxqs answered (0 clears). */
+  /** Holds the answer to `action` back by `ms` after the emulator answered (0 clears). */
   setDelay(action: string, ms: number): void;
   stop(): Promise<void>;
+}
+
+function largestGroupBatch(answer: Buffer): number {
+  try {
+    const { Messages = [] } = JSON.parse(answer.toString('utf8')) as { Messages?: Array<{ Attributes?: { MessageGroupId?: string } }> };
+    const perGroup = new Map<string, number>();
+    for (const m of Messages) {
+      const group = m.Attributes?.MessageGroupId ?? '';
+      perGroup.set(group, (perGroup.get(group) ?? 0) + 1);
+    }
+    return Math.max(0, ...perGroup.values());
+  } catch {
+    return 0;
+  }
 }
 
 export async function startSqsProxy(upstream: string): Promise<SqsProxy> {
@@ -89,9 +106,10 @@ export async function startSqsProxy(upstream: string): Promise<SqsProxy> {
           const delay = delays.get(action) ?? 0;
           if (delay > 0) await wait(delay);
           call.status = upstreamRes.statusCode;
+          const raw = Buffer.concat(chunks);
+          if (action === 'ReceiveMessage' && call.status === 200) call.largestGroupBatch = largestGroupBatch(raw);
           if (res.destroyed) return;
           const rewrite = rewrites.get(action);
-          const raw = Buffer.concat(chunks);
           const out = rewrite && upstreamRes.statusCode === 200 ? Buffer.from(JSON.stringify(rewrite(JSON.parse(raw.toString('utf8')) as Record<string, unknown>))) : raw;
           const h = { ...upstreamRes.headers, 'content-length': String(out.length) };
           delete h['transfer-encoding'];

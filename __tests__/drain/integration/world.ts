@@ -1,5 +1,6 @@
 /**
- * Shared wiring for the drain integration suites: fauxqs behind a counting/faulting proxy,
+ * Shared wiring for the drain integration suites: an SQS emulator (fauxqs or LocalStack, see
+ * support/sqs-backends.ts) behind a counting/faulting proxy,
  * the loopback SSM and Jenkins, webhooks accepted through the Edge (the synthesized API
  * Gateway templates) and the BUNDLED drain handler. Also the bookkeeping every scenario
  * asserts on: what was sent, what Jenkins accepted, what is in the DLQ.
@@ -7,7 +8,8 @@
 import { spawn } from 'node:child_process';
 import { ChangeMessageVisibilityBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { decodeEnvelope, headerValue } from '../../../functions/shared/envelope';
-import { createBufferQueues, queueDepth, startFauxqs, type BufferQueues, type Fauxqs } from '../../support/fauxqs';
+import { startSqsBackend, type SqsBackend, type SqsEmulator } from '../../support/sqs-backends';
+import { createBufferQueues, queueDepth, type BufferQueues } from '../../support/sqs-queues';
 import { drainBundle, drainVariables, loadDrain, type DrainInvocation, type LoadedDrain } from '../../support/drain-harness';
 import { Edge } from '../../support/edge';
 import { startLoopbackJenkins, type JenkinsBehaviour, type LoopbackJenkins } from '../../support/loopback-jenkins';
@@ -23,28 +25,34 @@ const realStderrWrite = process.stderr.write;
 export const SCHEDULE_EVENT = { source: 'aws.events', 'detail-type': 'Scheduled Event' };
 
 export interface World {
-  readonly fauxqs: Fauxqs;
+  /** The SQS emulator; the Edge and the suites' own checks call it directly. */
+  readonly emulator: SqsEmulator;
   readonly proxy: SqsProxy;
   readonly ssm: LoopbackSsm;
   readonly edge: Edge;
   stop(): Promise<void>;
 }
 
-export async function startWorld(): Promise<World> {
-  const [fauxqs, ssm] = await Promise.all([startFauxqs(), startLoopbackSsm()]);
-  const proxy = await startSqsProxy(fauxqs.endpoint);
+export interface WorldOptions {
+  /** @default 'fauxqs' */
+  readonly sqs?: SqsBackend;
+}
+
+export async function startWorld(options: WorldOptions = {}): Promise<World> {
+  const [emulator, ssm] = await Promise.all([startSqsBackend(options.sqs ?? 'fauxqs'), startLoopbackSsm()]);
+  const proxy = await startSqsProxy(emulator.endpoint);
   drainBundle();
-  // The Edge writes straight to fauxqs: only the drain's calls go through the proxy.
+  // The Edge writes straight to the emulator: only the drain's calls go through the proxy.
   const parsed = synthStack().parsed;
-  const edge = new Edge(parsed, { endpoint: fauxqs.endpoint, queueUrl: 'set-per-cell' });
+  const edge = new Edge(parsed, { endpoint: emulator.endpoint, queueUrl: 'set-per-cell' });
   return {
-    fauxqs,
+    emulator,
     proxy,
     ssm,
     edge,
     async stop() {
       await Promise.all([proxy.stop(), ssm.stop()]);
-      await fauxqs.stop();
+      await emulator.stop();
     },
   };
 }
@@ -91,7 +99,7 @@ let cellCounter = 0;
 export async function createCell(world: World, name: string, options: CellOptions = {}): Promise<Cell> {
   cellCounter += 1;
   const slug = `${name.replace(/[^a-z0-9-]/gi, '-').toLowerCase()}-${cellCounter}`;
-  const queues = await createBufferQueues(world.fauxqs.sqs, slug, { visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 30 });
+  const queues = await createBufferQueues(world.emulator.sqs, slug, { visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 30 });
   const jenkins = await startLoopbackJenkins({ secret: options.jenkinsSecret ?? WEBHOOK_SECRET, serviceTimeMs: options.serviceTimeMs });
   const parameterName = `/spigot/${slug}`;
   world.ssm.putDirect(parameterName, options.spigot ?? 'open', { description: options.spigotDescription });
@@ -114,7 +122,7 @@ export async function createCell(world: World, name: string, options: CellOption
     extra,
   };
   const drain = loadDrain(env);
-  const edge = new Edge(synthStack().parsed, { endpoint: world.fauxqs.endpoint, queueUrl: queues.queueUrl });
+  const edge = new Edge(synthStack().parsed, { endpoint: world.emulator.endpoint, queueUrl: queues.queueUrl });
   if (options.jenkinsBehaviour) await jenkins.setBehaviour(options.jenkinsBehaviour);
   return { name, queues, jenkins, parameterName, edge, drain, sent: [], output: [], variables: drainVariables(env) };
 }
@@ -163,7 +171,7 @@ export async function invoke(cell: Cell, options: { remainingMs?: number; event?
 }
 
 export async function depth(world: World, cell: Cell): Promise<number> {
-  const d = await queueDepth(world.fauxqs.sqs, cell.queues.queueUrl);
+  const d = await queueDepth(world.emulator.sqs, cell.queues.queueUrl);
   return d.visible + d.inFlight;
 }
 
@@ -176,7 +184,7 @@ export async function drainToEmpty(world: World, cell: Cell, maxRuns = 8): Promi
     await invoke(cell);
     if ((await depth(world, cell)) === 0) return run;
   }
-  const d = await queueDepth(world.fauxqs.sqs, cell.queues.queueUrl);
+  const d = await queueDepth(world.emulator.sqs, cell.queues.queueUrl);
   throw new Error(`[${cell.name}] queue not empty after ${maxRuns} drain runs: ${JSON.stringify(d)}; accepted ${cell.jenkins.accepted().length}/${cell.sent.length}`);
 }
 
@@ -189,10 +197,10 @@ export interface DeadLetter {
 }
 
 /** Reads every message in the DLQ, then makes them visible again so a later look sees them too. */
-export async function deadLetters(sqs: SQSClient, dlqUrl: string): Promise<DeadLetter[]> {
+export async function deadLetters(sqs: SQSClient, dlqUrl: string, maxPages = 50): Promise<DeadLetter[]> {
   const out: DeadLetter[] = [];
   const handles: string[] = [];
-  for (let i = 0; i < 50; i += 1) {
+  for (let i = 0; i < maxPages; i += 1) {
     const page = await sqs.send(
       new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['MessageGroupId'] }),
     );
@@ -303,3 +311,37 @@ export async function stopCell(cell: Cell): Promise<void> {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Registers a world on one SQS emulator for the enclosing suite (beforeAll/afterAll), and a
+ * `cell()` that creates cells the suite stops at the end.
+ */
+export function useWorld(backend: SqsBackend): {
+  readonly world: () => World;
+  readonly cell: (name: string, options?: CellOptions) => Promise<Cell>;
+  /** Every cell made so far. */
+  readonly cells: () => readonly Cell[];
+} {
+  let world: World | undefined;
+  const cells: Cell[] = [];
+  beforeAll(async () => {
+    world = await startWorld({ sqs: backend });
+  });
+  afterAll(async () => {
+    await Promise.all(cells.map(stopCell));
+    await world?.stop(); // undefined when the emulator did not start: keep that error in view
+  });
+  const current = (): World => {
+    if (!world) throw new Error(`the ${backend} world did not start`);
+    return world;
+  };
+  return {
+    world: current,
+    cells: () => cells,
+    async cell(name, options = {}) {
+      const c = await createCell(current(), name, options);
+      cells.push(c);
+      return c;
+    },
+  };
+}

@@ -7,6 +7,9 @@ import {
   type WebhookEnvelope,
 } from '../../../functions/shared/envelope';
 
+/** Looks like a GitHub token; V8's JSON.parse message would quote the start of it. */
+const SECRET = 'ghp_R3allyS3cretT0kenValue0123456789';
+
 const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 
 function envelope(overrides: Partial<WebhookEnvelope> = {}): WebhookEnvelope {
@@ -90,11 +93,18 @@ describe('encodeEnvelope / decodeEnvelope', () => {
     expect(decodeEnvelope(encodeEnvelope(envelope({ headers }))).headers).toEqual(headers);
   });
 
-  it.each([2, 0, '1', null])('when the version is %j, it is rejected and the message names the version', (v) => {
+  it.each([2, 0, null])('when the version is %j, it is rejected and the message names the version', (v) => {
     const error = envelopeError(wire({ v }));
     expect(error.message).toContain('unsupported version');
     expect(error.message).toContain(JSON.stringify(v));
     expect(error.message).toContain('v1');
+  });
+
+  it.each([SECRET, [SECRET], { token: SECRET }])('when the version is not a number (%j), it is rejected by type and the message does not quote it', (v) => {
+    const error = envelopeError(wire({ v }));
+    expect(error.message).toMatch(/unsupported version \(a (string|list|object)\)/);
+    expect(error.message).not.toContain(SECRET);
+    expect(error.message).not.toContain('ghp_');
   });
 
   it('when the version is missing, it is rejected as an unsupported version', () => {
@@ -107,6 +117,20 @@ describe('encodeEnvelope / decodeEnvelope', () => {
     const error = envelopeError(body);
     expect(error.message).toMatch(/^invalid webhook envelope: not JSON/);
     expect(error.name).toBe('EnvelopeError');
+  });
+
+  it.each([
+    SECRET,
+    `${SECRET} trailing`,
+    `{"token": ${SECRET}}`,
+    `{"v":1,"id":"${SECRET}`,
+    `{"token":"${SECRET}",}`,
+    `[${SECRET}]`,
+  ])('when a body that is not JSON contains a secret-looking string (%j), the error message does not contain it', (body) => {
+    const error = envelopeError(body);
+    expect(error.message).toMatch(/^invalid webhook envelope: not JSON( \(at position \d+\))?$/);
+    expect(error.message).not.toContain(SECRET);
+    expect(error.message).not.toContain('ghp_');
   });
 
   it.each(['null', '42', '"text"', 'true'])('when the message body is JSON but not an object (%s), it says so', (body) => {

@@ -34,12 +34,28 @@ describe('RefusalJudge', () => {
     expect(j.refused('d', 404).kind).toBe('systemic');
   });
 
-  it('when the drain\'s own signature check fails across repositories, the reason names the webhook secret', () => {
+  it('when the drain\'s own signature check fails across repositories, only the end of a run that accepted nothing closes, and the reason names the webhook secret', () => {
     const j = judge(2, 2);
-    j.refused('a', 'signature');
-    const verdict = j.refused('b', 'signature');
+    for (let i = 0; i < 50; i += 1) expect(j.refused(`repo-${i}`, 'signature').kind).toBe('park');
+    const verdict = j.atRunEnd();
     expect(verdict.kind).toBe('systemic');
     expect(verdict.kind === 'systemic' && verdict.reason).toMatch(/check the webhook secret/);
+  });
+
+  it('when forged deliveries (signature failures) come around webhooks Jenkins accepts, the run never closes', () => {
+    const j = judge(5, 2);
+    for (let i = 0; i < 100; i += 1) {
+      expect(j.refused(`forged-${i}`, 'signature').kind).toBe('park');
+      if (i % 20 === 19) j.succeeded();
+    }
+    expect(j.atRunEnd().kind).toBe('park');
+  });
+
+  it('when fewer signature failures than the threshold end a run that accepted nothing, it does not close', () => {
+    const j = judge(5, 2);
+    j.refused('a', 'signature');
+    j.refused('b', 'signature');
+    expect(j.atRunEnd().kind).toBe('park');
   });
 
   it('when a status is not one the policy judges, it is poison at once and does not count', () => {
@@ -56,12 +72,30 @@ describe('RefusalJudge', () => {
     expect(j.atRunEnd()).toEqual({ kind: 'systemic', reason: expect.stringContaining('2 webhooks from 2 repositories') });
   });
 
-  it('when the run ends after a success, nothing is systemic', () => {
+  it('when the run ends after a success, nothing is systemic, even with refusals parked after it', () => {
     const j = judge(5, 2);
     j.refused('a', 404);
-    j.refused('b', 404);
     j.succeeded();
+    j.refused('b', 404);
+    j.refused('c', 404);
     expect(j.atRunEnd().kind).toBe('park');
+  });
+});
+
+describe('RefusalJudge with untrusted statuses', () => {
+  const untrusted = () => new RefusalJudge({ afterWebhooks: 2, fromRepositories: 2, statuses: defaultRefusalStatuses(), untrusted: new Set([400]) });
+
+  it('when an untrusted status (a 400 anyone can provoke) comes from many repositories, it parks but never closes the spigot', () => {
+    const j = untrusted();
+    for (let i = 0; i < 20; i += 1) expect(j.refused(`repo-${i}`, 400).kind).toBe('park');
+    expect(j.atRunEnd().kind).toBe('park');
+  });
+
+  it('when other statuses come alongside, they still close as usual', () => {
+    const j = untrusted();
+    j.refused('a', 400);
+    j.refused('b', 404);
+    expect(j.refused('c', 404).kind).toBe('systemic');
   });
 });
 

@@ -215,6 +215,38 @@ describe('releaseHeldWebhooks', () => {
       expect(d.queue.remainingIds()).toEqual([]);
     });
 
+    it('when 1000 forged deliveries (failing the signature check) are interleaved with 50 real ones, the real ones all arrive in order, no forged one reaches Jenkins, nothing closes, and the DLQ holds exactly the forged', async () => {
+      const forged = new Set<string>();
+      const d = drainWith({
+        concurrency: 4,
+        inspect: (m) => (forged.has(m.messageId) ? { kind: 'refuse', refusal: 'signature', reason: 'signature mismatch' } : { kind: 'send' }),
+      });
+      const real = new Map<string, string[]>();
+      for (let i = 0; i < 1050; i += 1) {
+        if (i % 21 === 20) {
+          const group = `real-${real.size % 5}`;
+          const id = `real-${i}`;
+          d.queue.send(group, id);
+          real.set(group, [...(real.get(group) ?? []), id]);
+        } else {
+          const id = `forged-${i}`;
+          forged.add(id);
+          d.queue.send(`forged-repo-${i % 97}`, id);
+        }
+      }
+      const stats = await d.run(20_000);
+      expect(stats.autoCloseReason).toBeUndefined();
+      expect(d.jenkins.attemptedIds().filter((id) => forged.has(id))).toEqual([]);
+      for (const [group, ids] of real) expect(attemptsOfGroup(d.jenkins, group)).toEqual(ids);
+      expect(stats.released).toBe(50);
+      const deadLettered = d.queue.deadLettered.map((x) => x.id);
+      expect(new Set(deadLettered)).toEqual(new Set([...forged].filter((id) => deadLettered.includes(id))));
+      expect(deadLettered.every((id) => forged.has(id))).toBe(true);
+      // Forged ones parked after the last real one wait for the next run: held, not lost, not sent.
+      expect(deadLettered.length + d.queue.remainingIds().length).toBe(1000);
+      expect(d.queue.deadLettered.every((x) => x.why.reason === 'signature mismatch')).toBe(true);
+    });
+
     it('when a refusal comes from the only repository queued, it is held for the hold floor, never dead-lettered', async () => {
       const d = drainWith({ concurrency: 1, script: { a1: [poison(404)] }, hold: { minHoldSeconds: 60, maxHoldSeconds: 300 } });
       fill(d.queue, ['a'], 3);

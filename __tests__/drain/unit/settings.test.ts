@@ -177,6 +177,12 @@ describe('readSettings', () => {
     expect(settingsError({ ...BASE, MIN_HOLD_SECONDS: '120', MAX_HOLD_SECONDS: '60' }).message).toContain('MAX_HOLD_SECONDS');
   });
 
+  it('when REFUSALS_UNTRUSTED_STATUSES is unset it is empty, and when set it is read like REFUSAL_STATUSES', () => {
+    expect(readSettings(BASE).refusals.untrusted).toEqual(new Set());
+    expect(readSettings({ ...BASE, REFUSALS_UNTRUSTED_STATUSES: '400' }).refusals.untrusted).toEqual(new Set([400]));
+    expect(settingsError({ ...BASE, REFUSALS_UNTRUSTED_STATUSES: '500' }).message).toContain('REFUSALS_UNTRUSTED_STATUSES');
+  });
+
   it('when no refusal statuses are set, every 3xx and 4xx but 408 and 429 is judged', () => {
     const { statuses } = readSettings(BASE).refusals;
     expect(statuses.has(404) && statuses.has(302) && !statuses.has(429) && !statuses.has(408)).toBe(true);

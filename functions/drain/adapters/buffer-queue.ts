@@ -7,6 +7,7 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { DEAD_LETTER_ATTRIBUTES, isHttpStatus, truncateUtf8 } from '../../shared/dead-letter-attributes';
 
 /** A received buffer message with what the drain needs from its attributes. */
 export interface HeldWebhook {
@@ -92,8 +93,13 @@ export class BufferQueueClient {
     return { failed };
   }
 
-  /** Copies a poison message to the DLQ (same group, so redrive keeps order) with why. */
+  /**
+   * Copies a poison message to the DLQ (same group, so redrive keeps order) with why. The
+   * attributes stay within DEAD_LETTER_ATTRIBUTES_MAX_BYTES, which the buffer's smaller
+   * max_message_size leaves room for. SQS refuses an empty attribute value, hence 'unknown'.
+   */
   async deadLetter(message: HeldWebhook, why: DeadLetterReason): Promise<void> {
+    const { reason, status, originalMessageId } = DEAD_LETTER_ATTRIBUTES;
     this.calls += 1;
     await this.sqs.send(
       new SendMessageCommand({
@@ -102,9 +108,9 @@ export class BufferQueueClient {
         MessageGroupId: message.groupId,
         MessageDeduplicationId: `dl:${message.messageId}`,
         MessageAttributes: {
-          SpigotReason: { DataType: 'String', StringValue: why.reason.slice(0, 1000) },
-          ...(why.status !== undefined ? { SpigotStatus: { DataType: 'Number', StringValue: String(why.status) } } : {}),
-          SpigotOriginalMessageId: { DataType: 'String', StringValue: message.messageId },
+          [reason.name]: { DataType: reason.dataType, StringValue: truncateUtf8(why.reason, reason.maxValueBytes) || 'unknown' },
+          ...(isHttpStatus(why.status) ? { [status.name]: { DataType: status.dataType, StringValue: String(why.status) } } : {}),
+          [originalMessageId.name]: { DataType: originalMessageId.dataType, StringValue: truncateUtf8(message.messageId, originalMessageId.maxValueBytes) },
         },
       }),
     );

@@ -5,10 +5,12 @@
  *
  * - A refusal is only poison once Jenkins is seen accepting another webhook: a success
  *   anywhere confirms every refusal parked before it ("it stands alone").
- * - A run of refusals of one kind (the same status, or the drain's own signature check) from
- *   several repositories with no success in between means Jenkins itself refuses webhooks
- *   (a plugin that failed to load, a proxy rule, a rotated secret): close the spigot and
- *   hold everything, the refused ones included.
+ * - A run of refusals of one status from several repositories with no success in between
+ *   means Jenkins itself refuses webhooks (a plugin that failed to load, a proxy rule, a
+ *   rotated secret): close the spigot and hold everything, the refused ones included.
+ * - Signature failures are the one refusal an outsider can produce at will, so their volume
+ *   never closes the spigot mid-run: only a run that accepted nothing at all, with signature
+ *   failures from several repositories, means the secret was rotated.
  */
 
 /** What refused a webhook: Jenkins' status, or the drain's own signature check. */
@@ -21,6 +23,12 @@ export interface RefusalPolicy {
   readonly fromRepositories: number;
   /** Statuses judged this way; any other refusal is dead-lettered at once. @default every 3xx and 4xx */
   readonly statuses: ReadonlySet<number>;
+  /**
+   * Judged statuses an outsider can produce at will (a 400 for a forged signature when anyone
+   * may send and the drain does not verify): parked and confirmed like the others, but they never
+   * close the spigot. @default none
+   */
+  readonly untrusted?: ReadonlySet<number>;
 }
 
 export type RefusalVerdict =
@@ -38,6 +46,7 @@ interface Run {
 
 export class RefusalJudge {
   private readonly runs = new Map<RefusalKind, Run>();
+  private acceptedAny = false;
 
   constructor(private readonly policy: RefusalPolicy) {}
 
@@ -48,7 +57,7 @@ export class RefusalJudge {
     run.webhooks += 1;
     run.repositories.add(repository);
     this.runs.set(kind, run);
-    if (run.webhooks >= this.policy.afterWebhooks && run.repositories.size >= this.policy.fromRepositories) {
+    if (kind !== 'signature' && !this.policy.untrusted?.has(kind) && this.isSystemic(run)) {
       return { kind: 'systemic', reason: systemicReason(kind, run.webhooks, run.repositories.size) };
     }
     return { kind: 'park' };
@@ -57,20 +66,26 @@ export class RefusalJudge {
   /** Jenkins accepted a webhook: every parked refusal stands alone, and every run is broken. */
   succeeded(): void {
     this.runs.clear();
+    this.acceptedAny = true;
   }
 
   /**
-   * The run ended with refusals still parked and no success since: with few repositories
-   * queued the threshold may never be reached, yet refusals from several repositories and
-   * nothing accepted still mean Jenkins is broken.
+   * The run ended with refusals still parked and nothing accepted in the whole run: with few
+   * repositories queued the threshold may never be reached, yet refusals of one status from
+   * several repositories still mean Jenkins is broken; signature failures need the threshold.
    */
   atRunEnd(): RefusalVerdict {
+    if (this.acceptedAny) return { kind: 'park' };
     for (const [kind, run] of this.runs) {
-      if (run.repositories.size >= this.policy.fromRepositories) {
-        return { kind: 'systemic', reason: systemicReason(kind, run.webhooks, run.repositories.size) };
-      }
+      if (kind !== 'signature' && this.policy.untrusted?.has(kind)) continue;
+      const enough = kind === 'signature' ? this.isSystemic(run) : run.repositories.size >= this.policy.fromRepositories;
+      if (enough) return { kind: 'systemic', reason: systemicReason(kind, run.webhooks, run.repositories.size) };
     }
     return { kind: 'park' };
+  }
+
+  private isSystemic(run: Run): boolean {
+    return run.webhooks >= this.policy.afterWebhooks && run.repositories.size >= this.policy.fromRepositories;
   }
 }
 
