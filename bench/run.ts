@@ -20,7 +20,7 @@ import { DEFAULT_CONFIG } from '../stacks/config';
 import { REFERENCE_JENKINS_MS, sizingCell } from '../stacks/sizing';
 import { PARAM, SECRET_PARAM, type Bench, type BenchOptions, type Row } from './lib/context';
 import { drainBundle, drainPatch, removeBundles, variantName, type DrainVariant } from './lib/drain';
-import { killAllChildren, sqsEmulatorFromEnvironment } from './lib/procs';
+import { killAllChildren, sqsEmulatorFromEnvironment, startLocalstackEmulator } from './lib/procs';
 import { misses, replaceBlock, sizingMarkdown, table } from './lib/report';
 import { progress, round } from './lib/stats';
 import { coldStart, synthRuns } from './scenarios/build';
@@ -29,7 +29,7 @@ import { jenkinsBound } from './scenarios/jenkins-bound';
 import { latency } from './scenarios/latency';
 
 const ROOT = path.resolve(__dirname, '..');
-const USAGE = 'usage: npm run bench [-- --write] [-- --baseline <git ref>] (environment: BENCH_N, BENCH_N2, BENCH_ROUNDS, BENCH_ONLY, BENCH_SKIP_SYNTH, BENCH_DRAIN_PATCH, BENCH_SQS_ENDPOINT; see bench/README.md)';
+const USAGE = 'usage: npm run bench [-- --write] [-- --baseline <git ref>] (environment: BENCH_N, BENCH_N2, BENCH_ROUNDS, BENCH_ONLY, BENCH_SKIP_SYNTH, BENCH_SKIP_LOCALSTACK, BENCH_DRAIN_PATCH, BENCH_SQS_ENDPOINT; see bench/README.md)';
 
 function parseArgs(argv: readonly string[]): { write: boolean; baseline?: string } {
   let write = false;
@@ -81,8 +81,8 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
   const envSet = (k: string) => process.env[k] !== undefined;
-  const partial = only.length > 0 || ['BENCH_SKIP_SYNTH', 'BENCH_N', 'BENCH_N2', 'BENCH_ROUNDS', 'BENCH_DRAIN_PATCH', 'BENCH_SQS_ENDPOINT'].some(envSet);
-  if (args.write && partial) throw new Error('--write records a full run only: unset BENCH_ONLY, BENCH_SKIP_SYNTH, BENCH_N, BENCH_N2, BENCH_ROUNDS, BENCH_DRAIN_PATCH and BENCH_SQS_ENDPOINT');
+  const partial = only.length > 0 || ['BENCH_SKIP_SYNTH', 'BENCH_SKIP_LOCALSTACK', 'BENCH_N', 'BENCH_N2', 'BENCH_ROUNDS', 'BENCH_DRAIN_PATCH', 'BENCH_SQS_ENDPOINT'].some(envSet);
+  if (args.write && partial) throw new Error('--write records a full run only: unset BENCH_ONLY, BENCH_SKIP_SYNTH, BENCH_SKIP_LOCALSTACK, BENCH_N, BENCH_N2, BENCH_ROUNDS, BENCH_DRAIN_PATCH and BENCH_SQS_ENDPOINT');
   const variant: DrainVariant = drainPatch ? { kind: 'patch', file: drainPatch } : { kind: 'tree' };
   const options: BenchOptions = {
     n1: Number(process.env.BENCH_N ?? 1500),
@@ -125,6 +125,16 @@ async function main(): Promise<void> {
   };
   try {
     await phase('S1 Jenkins-bound', () => jenkinsBound(bench));
+    if (process.env.BENCH_SKIP_LOCALSTACK !== '1') {
+      await phase('S1 Jenkins-bound on LocalStack', async () => {
+        const localstack = await startLocalstackEmulator();
+        try {
+          await jenkinsBound({ ...bench, sqs: localstack, edgeFor: (queueUrl) => new Edge(parsed, { endpoint: localstack.endpoint, queueUrl }) });
+        } finally {
+          await localstack.stop();
+        }
+      });
+    }
     await phase('S2 emulator-bound', () => emulatorBound(bench));
     await phase('S3 latency', () => latency(bench));
   } finally {

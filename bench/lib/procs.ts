@@ -10,6 +10,8 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { TEST_CREDENTIALS, TEST_REGION } from '../../__tests__/support/fauxqs';
+import { startLocalstack } from '../../__tests__/support/localstack';
+import { installLocalstack } from '../../__tests__/support/localstack-install';
 
 const children = new Set<ChildProcess>();
 
@@ -70,6 +72,8 @@ export function ownCpuSeconds(): number {
 
 /** The SQS emulator the bench runs against (fauxqs by default; see sqsEmulatorFromEnvironment). */
 export interface SqsEmulatorProcess {
+  /** Short key for results.json: fauxqs, localstack or external. */
+  readonly key: string;
   readonly name: string;
   readonly endpoint: string;
   /** Its process id when the bench can read its CPU time; undefined for an emulator started elsewhere. */
@@ -90,13 +94,13 @@ export async function startFauxqsProcess(): Promise<SqsEmulatorProcess> {
     15000,
     'starting fauxqs',
   );
-  return external('fauxqs 1.9.2', endpoint, child.pid, () => stopChild(child));
+  return emulator('fauxqs', 'fauxqs 1.9.2', endpoint, child.pid, () => stopChild(child));
 }
 
-function external(name: string, endpoint: string, pid: number | undefined, stop: () => Promise<void> = async () => undefined): SqsEmulatorProcess {
+function emulator(key: string, name: string, endpoint: string, pid: number | undefined, stop: () => Promise<void> = async () => undefined): SqsEmulatorProcess {
   const sqs = new SQSClient({ endpoint, region: TEST_REGION, credentials: TEST_CREDENTIALS, useQueueUrlAsEndpoint: false });
   return {
-    name, endpoint, pid, sqs,
+    key, name, endpoint, pid, sqs,
     async stop() {
       sqs.destroy();
       await stop();
@@ -116,7 +120,19 @@ export async function sqsEmulatorFromEnvironment(): Promise<SqsEmulatorProcess> 
   const url = new URL(endpoint);
   if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) throw new Error(`BENCH_SQS_ENDPOINT must be a loopback URL, got ${endpoint}`);
   const pid = process.env.BENCH_SQS_PID ? Number(process.env.BENCH_SQS_PID) : undefined;
-  return external(process.env.BENCH_SQS_NAME ?? `SQS emulator at ${url.host}`, endpoint.replace(/\/+$/, ''), pid);
+  return emulator('external', process.env.BENCH_SQS_NAME ?? `SQS emulator at ${url.host}`, endpoint.replace(/\/+$/, ''), pid);
+}
+
+/**
+ * LocalStack 2026.3.0 (__tests__/support/localstack.ts), which returns several messages of one
+ * repository per receive, as SQS does. Installed into .venv/localstack on first use (the tests'
+ * globalSetup does the same). Its CPU is not read: it runs as a process group of its own.
+ */
+export async function startLocalstackEmulator(): Promise<SqsEmulatorProcess> {
+  installLocalstack();
+  const ls = await startLocalstack();
+  ls.sqs.destroy();
+  return emulator('localstack', 'LocalStack 2026.3.0', ls.endpoint, undefined, () => ls.stop());
 }
 
 /** What the Jenkins child reports per webhook POST (bodies stay in the child). */
