@@ -91,7 +91,7 @@ const STALL_MS = 8000;
 const HANG_MS = 15000;
 export const HANG_NOTE =
   'A drain that does not return once its remaining time is 0, or that stops releasing with webhooks still queued, has a lost wake-up in the release loop ' +
-  '(functions/drain/release.ts: a waiting poller or worker that no delete, batch or stop wakes). The bench abandons such an invocation and counts what Jenkins got.';
+  '(functions/drain/release/index.ts: a waiting poller or worker that no delete, batch or stop wakes). The bench abandons such an invocation and counts what Jenkins got.';
 
 /**
  * Runs one drain invocation until Jenkins has accepted `expectedAtJenkins` webhooks (or
