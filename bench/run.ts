@@ -56,7 +56,7 @@ function sizingRows(bench: Bench): string | undefined {
   const cell = sizingCell(memoryMb, concurrency, cpu, REFERENCE_JENKINS_MS);
   bench.rows.push({
     scenario: 'Sizing', metric: `default drain (${memoryMb} MB, concurrency ${concurrency}) vs a ${REFERENCE_JENKINS_MS} ms Jenkins, at the measured CPU per webhook`,
-    value: `${Math.round(cell.drainPerSecond)}/s vs ${Math.round(cell.jenkinsPerSecond)}/s = ${cell.headroom.toFixed(1)}x`, target: '>= 2x', pass: cell.headroom >= 2,
+    value: `${Math.floor(cell.drainPerSecond)}/s vs ${Math.round(cell.jenkinsPerSecond)}/s = ${cell.headroom.toFixed(1)}x`, target: '>= 2x', pass: cell.headroom >= 2,
     why: 'raise drain.memoryMb in stacks/config.ts (README "Sizing the drain")',
   });
   return sizingMarkdown(cpu, REFERENCE_JENKINS_MS, { memoryMb, concurrency });
