@@ -8,15 +8,23 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseRefusalStatuses } from '../functions/drain/core/refusal-judge';
-import { isIP } from 'node:net';
 import path from 'node:path';
 import { DRAIN_CPU_MS_PER_WEBHOOK, LAMBDA_MAX_MB, LAMBDA_MIN_MB, MB_PER_VCPU, minimumMemoryMb, REFERENCE_JENKINS_MS, sizingCell } from './sizing';
+import { SOURCE_CHOICES, cidrListProblem, isCidr, resolveSourcePolicy, sourceEntryProblem } from './source-policy';
 
 export interface ThrottleConfig {
   /** Steady-state requests per second for the whole stage. @default 50 */
   readonly rateLimit: number;
   /** Burst capacity. @default 100 */
   readonly burstLimit: number;
+}
+
+export interface WafConfig {
+  /**
+   * Requests one source IP may make in any 5 minutes; beyond that AWS WAF answers 429 until it
+   * slows down (10 to 2,000,000,000). GitHub sends from few addresses: stay above its peak rate.
+   */
+  readonly ratePer5Minutes: number;
 }
 
 export interface ProbeConfig {
@@ -57,6 +65,34 @@ export interface HoldConfig {
   readonly maxSeconds: number;
 }
 
+/** AWS services the drain can reach through interface VPC endpoints (README "Where does your Jenkins live?"). */
+export const ENDPOINT_SERVICES = ['sqs', 'ssm', 'kms', 'logs', 'monitoring', 'xray', 'sts'] as const;
+export type EndpointService = (typeof ENDPOINT_SERVICES)[number];
+/**
+ * What `endpoints: true` creates: the services the drain calls itself. KMS, CloudWatch Logs and
+ * metrics (EMF lines on stdout) and X-Ray segments are reached by SQS, SSM and Lambda on its behalf.
+ */
+export const DRAIN_ENDPOINT_SERVICES: readonly EndpointService[] = ['sqs', 'ssm'];
+
+/** Runs the drain Lambda in your VPC, so it reaches a Jenkins on a private address. */
+export interface DrainVpcConfig {
+  /** Subnets the drain's network interfaces go in; two or more in different AZs (synth warns about one). */
+  readonly subnetIds: readonly string[];
+  /** Your security groups for the drain. @default undefined (the stack creates one in `vpcId`) */
+  readonly securityGroupIds?: readonly string[];
+  /**
+   * The subnets' VPC: the stack creates the drain's security group here (egress to Jenkins' port
+   * and 443 only) unless `securityGroupIds` is set, and the endpoints. @default undefined
+   */
+  readonly vpcId?: string;
+  /**
+   * Interface VPC endpoints with private DNS, for subnets without a NAT route: `true` for the
+   * services the drain calls (sqs, ssm), or a list of them. Billed per hour per AZ, so off.
+   * Needs `vpcId`. @default false (the subnets reach AWS through your NAT gateway)
+   */
+  readonly endpoints?: boolean | readonly EndpointService[];
+}
+
 export interface DrainConfig {
   /** EventBridge schedule expression. @default "rate(1 minute)" */
   readonly schedule: string;
@@ -95,6 +131,8 @@ export interface DrainConfig {
   readonly probe: ProbeConfig;
   readonly refusals: RefusalConfig;
   readonly hold: HoldConfig;
+  /** Run the drain in your VPC (a Jenkins on a private network). @default undefined (Lambda's own network: public Jenkins only) */
+  readonly vpc?: DrainVpcConfig;
 }
 
 export interface AlarmConfig {
@@ -130,11 +168,25 @@ export interface SpigotConfig {
   readonly region: string;
   /** Base URL of Jenkins, with its context path if any. */
   readonly jenkinsUrl: string;
+  /**
+   * Accept an `http://` jenkinsUrl. The drain replays signed webhook bodies and, with
+   * drain.credentialsParameterName, sends a Jenkins API token: over plain HTTP anyone on the path
+   * reads both. @default false (an http:// jenkinsUrl fails synth)
+   */
+  readonly allowPlainHttp: boolean;
   /** Webhook paths accepted (POST only). @default ["/github-webhook/", "/generic-webhook-trigger/invoke"] */
   readonly routes: readonly string[];
-  /** Source CIDRs allowed to call the API (e.g. GitHub's hook ranges). @default [] (anyone) */
+  /**
+   * Who may call the API: CIDR blocks and the preset "github" (GitHub.com's webhook ranges), or
+   * exactly ["anyone"] (README "Who may send webhooks"). @default undefined (nothing chosen:
+   * synth works, plan and apply refuse)
+   */
+  readonly allowedSources?: readonly string[];
+  /** The older spelling of `allowedSources` with CIDR blocks only; non-empty counts as a choice. @default [] */
   readonly allowedSourceCidrs: readonly string[];
   readonly throttle: ThrottleConfig;
+  /** AWS WAF rate limit per source IP in front of the stage; billed, so off. @default undefined (no WAF) */
+  readonly waf?: WafConfig;
   /**
    * Set the account-wide API Gateway CloudWatch Logs role that stage logging needs. It is one
    * setting per account and region, so exactly one stack (or nothing but the AWS CLI) should own
@@ -162,6 +214,7 @@ export const DEFAULT_CONFIG: SpigotConfig = {
   name: 'spigot',
   region: 'us-east-1',
   jenkinsUrl: 'https://jenkins.example.invalid',
+  allowPlainHttp: false,
   routes: ['/github-webhook/', '/generic-webhook-trigger/invoke'],
   allowedSourceCidrs: [],
   throttle: { rateLimit: 50, burstLimit: 100 },
@@ -196,7 +249,6 @@ export class ConfigError extends Error {
 /** CloudWatch Logs accepts only these retention values. */
 const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 const ROUTE = /^(\/[A-Za-z0-9._-]+)+\/?$/;
-const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$|^[0-9a-fA-F:]+\/\d{1,3}$/;
 
 type Json = unknown;
 const isObject = (v: Json): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -279,19 +331,38 @@ function checkRoutes(c: Checker, routes: Json): void {
   });
 }
 
-function checkCidrs(c: Checker, cidrs: Json): void {
+function checkSources(c: Checker, sources: Json, cidrs: Json): void {
   if (!Array.isArray(cidrs)) {
-    c.fail('allowedSourceCidrs', 'must be a list of CIDR blocks such as ["192.30.252.0/22"], or [] to allow any source');
+    c.fail('allowedSourceCidrs', 'must be a list of CIDR blocks such as ["192.30.252.0/22"] (or leave it out and use allowedSources)');
+  } else {
+    cidrs.forEach((cidr, i) => {
+      if (!isCidr(cidr)) c.fail(`allowedSourceCidrs[${i}]`, `must be a CIDR block such as "192.30.252.0/22", got ${JSON.stringify(cidr)}`);
+    });
+  }
+  if (sources === undefined) return;
+  if (!Array.isArray(sources) || sources.length === 0) {
+    c.fail('allowedSources', `must choose who may call the API: ${SOURCE_CHOICES}`);
     return;
   }
-  cidrs.forEach((cidr, i) => {
-    const [address, prefix] = String(cidr).split('/');
-    const family = isIP(address ?? '');
-    const maxPrefix = family === 4 ? 32 : 128;
-    if (!CIDR.test(String(cidr)) || family === 0 || Number(prefix) > maxPrefix) {
-      c.fail(`allowedSourceCidrs[${i}]`, `must be a CIDR block such as "192.30.252.0/22", got ${JSON.stringify(cidr)}`);
-    }
+  sources.forEach((entry, i) => {
+    const problem = sourceEntryProblem(entry, sources);
+    if (problem) c.fail(`allowedSources[${i}]`, problem);
   });
+  if (Array.isArray(cidrs) && cidrs.length > 0) {
+    c.fail('allowedSourceCidrs', 'is the older spelling of allowedSources, and both are set: move its CIDR blocks into allowedSources and remove allowedSourceCidrs');
+  }
+}
+
+/** Once the entries are valid: the expanded list must fit one resource policy. */
+function checkSourcePolicySize(c: Checker, value: Record<string, Json>): void {
+  const policy = resolveSourcePolicy({ allowedSources: value.allowedSources as string[] | undefined, allowedSourceCidrs: value.allowedSourceCidrs as string[] });
+  const problem = policy.kind === 'restricted' ? cidrListProblem(policy.cidrs) : undefined;
+  if (problem) c.fail(value.allowedSources !== undefined ? 'allowedSources' : 'allowedSourceCidrs', problem);
+}
+
+function checkWaf(c: Checker, w: Json): void {
+  if (!c.section(w, 'waf', { ratePer5Minutes: 0 })) return;
+  c.int(w.ratePer5Minutes, 'waf.ratePer5Minutes', 10, 2_000_000_000);
 }
 
 /** A drain too small for its concurrency makes the Lambda, not Jenkins, set the pace. */
@@ -310,7 +381,7 @@ function checkDrainMemory(c: Checker, memoryMb: Json, concurrency: Json): void {
 }
 
 function checkDrain(c: Checker, d: Record<string, Json>): void {
-  const known = { ...DEFAULT_CONFIG.drain, ratePerSecond: 0, reservedConcurrency: 0, autoReopenAfterHealthyProbes: 0, credentialsParameterName: '', webhookSecretParameterName: '' };
+  const known = { ...DEFAULT_CONFIG.drain, ratePerSecond: 0, reservedConcurrency: 0, autoReopenAfterHealthyProbes: 0, credentialsParameterName: '', webhookSecretParameterName: '', vpc: 0 };
   c.unknownKeys(d, known, 'drain.');
   c.text(d.schedule, 'drain.schedule', /^(rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)|cron\(\S+( \S+){5}\))$/,
     'must be an EventBridge schedule such as "rate(1 minute)", "rate(5 minutes)" or "cron(0/2 * * * ? *)"');
@@ -347,10 +418,46 @@ function checkDrain(c: Checker, d: Record<string, Json>): void {
   }
   checkRefusals(c, d.refusals);
   checkHold(c, d.hold);
+  if (d.vpc !== undefined) checkDrainVpc(c, d.vpc);
   if (typeof d.httpTimeoutMs === 'number' && typeof d.maxAttempts === 'number' && typeof d.timeoutSeconds === 'number'
       && d.httpTimeoutMs * d.maxAttempts > (d.timeoutSeconds * 1000) / 2) {
     c.fail('drain.httpTimeoutMs', 'times drain.maxAttempts must fit in half of drain.timeoutSeconds, so a webhook being sent never outlives its visibility timeout; lower one or raise drain.timeoutSeconds');
   }
+}
+
+/** EC2 ids: a prefix and 8 (older resources) or 17 lower-case hex digits. */
+const ec2Id = (prefix: string): RegExp => new RegExp(`^${prefix}-([0-9a-f]{8}|[0-9a-f]{17})$`);
+
+/** A non-empty list of distinct EC2 ids, at most `max` (Lambda takes 16 subnets and 5 security groups). */
+function checkIdList(c: Checker, value: Json, field: string, prefix: string, max: number, example: string): void {
+  if (!Array.isArray(value) || value.length === 0 || value.length > max) {
+    c.fail(field, `must list 1 to ${max} ${prefix} ids such as ${example}, got ${JSON.stringify(value)}`);
+    return;
+  }
+  value.forEach((id, i) => c.text(id, `${field}[${i}]`, ec2Id(prefix), `must be an id such as "${prefix}-0123456789abcdef0" (the ${prefix === 'sg' ? 'security group' : 'subnet'}'s ID in the VPC console, not its name)`));
+  const duplicate = value.find((id, i) => value.indexOf(id) !== i);
+  if (duplicate !== undefined) c.fail(field, `lists ${JSON.stringify(duplicate)} twice`);
+}
+
+function checkDrainVpc(c: Checker, v: Json): void {
+  const example = '{"subnetIds": ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"], "vpcId": "vpc-0123456789abcdef0"}';
+  if (!c.section(v, 'drain.vpc', { subnetIds: 0, securityGroupIds: 0, vpcId: 0, endpoints: 0 })) return;
+  checkIdList(c, v.subnetIds, 'drain.vpc.subnetIds', 'subnet', 16, '["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"] (two or more, in different AZs)');
+  if (v.securityGroupIds !== undefined) checkIdList(c, v.securityGroupIds, 'drain.vpc.securityGroupIds', 'sg', 5, '["sg-0123456789abcdef0"]');
+  if (v.vpcId !== undefined) c.text(v.vpcId, 'drain.vpc.vpcId', ec2Id('vpc'), 'must be the id of the subnets\' VPC, such as "vpc-0123456789abcdef0"');
+  if (v.securityGroupIds === undefined && v.vpcId === undefined) {
+    c.fail('drain.vpc', `needs securityGroupIds (your groups for the drain, with egress to Jenkins and to AWS on 443) or vpcId (the stack creates that group), e.g. ${example}`);
+  }
+  const endpoints = v.endpoints;
+  if (endpoints === undefined || endpoints === false) return;
+  if (endpoints !== true) {
+    if (!Array.isArray(endpoints) || endpoints.length === 0) {
+      c.fail('drain.vpc.endpoints', `must be true (${DRAIN_ENDPOINT_SERVICES.join(' and ')}, what the drain calls), false, or a list of ${ENDPOINT_SERVICES.join(', ')}; got ${JSON.stringify(endpoints)}`);
+      return;
+    }
+    endpoints.forEach((service, i) => c.oneOf(service, `drain.vpc.endpoints[${i}]`, ENDPOINT_SERVICES));
+  }
+  if (v.vpcId === undefined) c.fail('drain.vpc.endpoints', 'needs drain.vpc.vpcId, the VPC the endpoints are created in (the same VPC as the subnets)');
 }
 
 function checkAlarms(c: Checker, a: Record<string, Json>): void {
@@ -436,12 +543,16 @@ function checkHold(c: Checker, h: Json): void {
 export function validateConfig(value: Json, source = 'the configuration'): SpigotConfig {
   const c = new Checker(source);
   if (!isObject(value)) throw new ConfigError([`the configuration must be a JSON object (in ${source})`]);
-  c.unknownKeys(value, { ...DEFAULT_CONFIG, domain: 0 } as unknown as Record<string, unknown>, '');
+  c.unknownKeys(value, { ...DEFAULT_CONFIG, allowedSources: 0, waf: 0, domain: 0 } as unknown as Record<string, unknown>, '');
   c.text(value.name, 'name', /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/, 'must be 2-32 lower-case letters, digits or dashes, starting with a letter');
   c.text(value.region, 'region', /^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as "eu-west-1"');
   checkJenkinsUrl(c, value.jenkinsUrl);
+  if (typeof value.allowPlainHttp !== 'boolean') c.fail('allowPlainHttp', `must be true or false, got ${JSON.stringify(value.allowPlainHttp)}`);
   checkRoutes(c, value.routes);
-  checkCidrs(c, value.allowedSourceCidrs);
+  const sourceProblems = c.problems.length;
+  checkSources(c, value.allowedSources, value.allowedSourceCidrs);
+  if (c.problems.length === sourceProblems) checkSourcePolicySize(c, value);
+  if (value.waf !== undefined) checkWaf(c, value.waf);
   if (!isObject(value.throttle)) c.fail('throttle', 'must be {"rateLimit": n, "burstLimit": n}');
   else {
     c.unknownKeys(value.throttle, DEFAULT_CONFIG.throttle as unknown as Record<string, unknown>, 'throttle.');

@@ -2,14 +2,18 @@ import { Construct } from 'constructs';
 import { TerraformOutput, TerraformStack } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import type { SpigotConfig } from './config';
+import { assertJenkinsReachable } from './jenkins-reach';
 import { BufferQueue } from './constructs/buffer-queue';
 import { CustomDomain } from './constructs/custom-domain';
 import { DrainFunction } from './constructs/drain-function';
+import { DrainNetwork } from './constructs/drain-network';
 import { drainLogGroupName } from './resource-names';
 import { EncryptionKey } from './constructs/encryption-key';
 import { Operations } from './constructs/operations';
+import { SourceRateLimit } from './constructs/source-rate-limit';
 import { SpigotParameter } from './constructs/spigot-parameter';
 import { STAGE_NAME, WebhookApi, accessLogGroupName, executionLogGroupName } from './constructs/webhook-api';
+import { resolveSourcePolicy, untrustedRefusalStatuses } from './source-policy';
 import { configureBackend } from './state-backend';
 
 /** Terraform versions the synthesized JSON is written for; .terraform-version must satisfy it. */
@@ -26,11 +30,15 @@ export class SpigotStack extends TerraformStack {
   readonly drain: DrainFunction;
   readonly operations: Operations;
   readonly domain?: CustomDomain;
+  readonly rateLimit?: SourceRateLimit;
+  readonly drainNetwork?: DrainNetwork;
   /** Route -> the URL senders should be configured with (the custom domain's, when there is one). */
   readonly webhookUrls: Record<string, string>;
 
   constructor(scope: Construct, id: string, config: SpigotConfig) {
     super(scope, id);
+    // Refused at synth, not in validateConfig, which `spigot doctor` also runs on configs for a loopback test Jenkins.
+    assertJenkinsReachable(config);
     this.addOverride('terraform.required_version', REQUIRED_TERRAFORM_VERSION);
     configureBackend(this, id, config.backend);
     new AwsProvider(this, 'aws', {
@@ -47,6 +55,7 @@ export class SpigotStack extends TerraformStack {
       maxReceiveCount: config.maxReceiveCount,
     });
     this.spigot = new SpigotParameter(this, 'spigot', { name: config.name });
+    const sourcePolicy = resolveSourcePolicy(config);
     this.api = new WebhookApi(this, 'ingest', {
       name: config.name,
       region: config.region,
@@ -56,10 +65,13 @@ export class SpigotStack extends TerraformStack {
       queueName: this.buffer.queue.name,
       kmsKeyArn: key.arn,
       throttle: config.throttle,
-      allowedSourceCidrs: config.allowedSourceCidrs,
+      sourcePolicy,
       logRetentionDays: config.logRetentionDays,
       manageAccountLoggingRole: config.manageApiGatewayAccountRole,
     });
+    if (config.drain.vpc) {
+      this.drainNetwork = new DrainNetwork(this, 'drain-network', { name: config.name, region: config.region, jenkinsUrl: config.jenkinsUrl, vpc: config.drain.vpc });
+    }
     this.drain = new DrainFunction(this, 'drain', {
       name: config.name,
       region: config.region,
@@ -76,7 +88,12 @@ export class SpigotStack extends TerraformStack {
       kmsKeyArn: key.arn,
       logRetentionDays: config.logRetentionDays,
       drain: config.drain,
+      untrustedRefusalStatuses: untrustedRefusalStatuses(sourcePolicy, config.drain),
+      vpc: this.drainNetwork,
     });
+    if (config.waf) {
+      this.rateLimit = new SourceRateLimit(this, 'waf', { name: config.name, stageArn: this.api.stage.arn, ratePer5Minutes: config.waf.ratePer5Minutes });
+    }
     encryption.encryptLogGroups([
       drainLogGroupName(config.name),
       accessLogGroupName(config.name),
@@ -92,6 +109,7 @@ export class SpigotStack extends TerraformStack {
       deadLetterQueueName: this.buffer.deadLetterQueue.name,
       drainFunctionName: this.drain.function.functionName,
       accessLogGroupName: this.api.accessLogGroup.name,
+      waf: this.rateLimit?.metricNames,
       alarms: config.alarms,
     });
 
@@ -114,6 +132,9 @@ export class SpigotStack extends TerraformStack {
       api_invoke_url: [this.api.stage.invokeUrl, 'Base invoke URL of the webhook API'],
     };
     for (const [name, [value, description]] of Object.entries(outputs)) new TerraformOutput(this, name, { value, description });
+    if (this.drainNetwork?.securityGroup) {
+      new TerraformOutput(this, 'drain_security_group_id', { value: this.drainNetwork.securityGroup.id, description: "The drain's security group: admit it in Jenkins' security group on Jenkins' port" });
+    }
     new TerraformOutput(this, 'webhook_urls', { value: this.webhookUrls, description: 'Webhook URL to configure in the sender, for each route' });
     if (this.domain) {
       new TerraformOutput(this, 'stage_webhook_urls', { value: this.api.webhookUrls, description: 'The same routes on the execute-api URL (changes if the REST API is replaced)' });

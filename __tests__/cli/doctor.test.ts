@@ -44,7 +44,7 @@ describe('spigot doctor', () => {
 
   /** A project folder with a spigot.config.json, as an operator has one. */
   const writeConfig = (overrides: Record<string, unknown> = {}): void => {
-    writeFileSync(path.join(project, 'spigot.config.json'), JSON.stringify({ name: STACK, region: TEST_REGION, jenkinsUrl: jenkins.url, ...overrides }));
+    writeFileSync(path.join(project, 'spigot.config.json'), JSON.stringify({ name: STACK, region: TEST_REGION, jenkinsUrl: jenkins.url, allowedSources: ['anyone'], ...overrides }));
   };
 
   const writeOutputs = (topicArn: string): void => {
@@ -151,6 +151,13 @@ describe('spigot doctor', () => {
     const { code, byName } = await doctor(['--after']);
     expect(code).toBe(1);
     expect(byName['alarm topic']).toEqual({ phase: 'after', check: 'alarm topic', status: 'fail', detail: expect.stringContaining('1 subscription(s) pending confirmation and none confirmed') });
+  });
+
+  it('when the config chooses no source policy, the config check fails as plan would, naming the three choices', async () => {
+    writeConfig({ allowedSources: undefined });
+    const { code, byName } = await doctor(['--before']);
+    expect(code).toBe(1);
+    expect(byName.config).toMatchObject({ status: 'fail', detail: expect.stringContaining('allowedSources is not set, which plan and apply refuse: choose ["github"], a list of CIDR blocks, or ["anyone"]') });
   });
 
   it('when the account has no API Gateway logging role and a reservation would break the quota, both before-checks fail with the fix', async () => {

@@ -17,6 +17,7 @@ const ALARMS = [
   'api-4xxerror',
   'api-5xxerror',
   'closed-too-long',
+  'forged-deliveries',
 ];
 
 describe('alarms', () => {
@@ -64,6 +65,20 @@ describe('alarms', () => {
       endpoint: 'ops@example.com',
       topic_arn: ref('aws_sns_topic', otherTopicId, 'arn'),
     });
+  });
+
+  it('when the drain dead-letters even one delivery for a signature mismatch in 5 minutes, the forged-deliveries alarm fires; quiet periods do not', () => {
+    expect(alarmNamed('forged-deliveries')).toMatchObject({
+      namespace: 'Spigot', metric_name: 'SignatureMismatches', dimensions: { Stack: 'spigot' },
+      statistic: 'Sum', period: 300, evaluation_periods: 1, threshold: 0, comparison_operator: 'GreaterThanThreshold', treat_missing_data: 'notBreaching',
+    });
+  });
+
+  it('when a flood comes, the dashboard shows forged deliveries next to the edge refusals', () => {
+    const [, dashboard] = onlyResourceOfType(parsed, 'aws_cloudwatch_dashboard');
+    const metrics = JSON.parse(dashboard.dashboard_body).widgets.flatMap((w: { properties: { metrics: unknown[][] } }) => w.properties.metrics);
+    expect(metrics).toContainEqual(['Spigot', 'SignatureMismatches', 'Stack', 'spigot', { stat: 'Sum' }]);
+    expect(metrics).toContainEqual(['Spigot', 'RefusedDeliveries', 'Stack', 'spigot', { stat: 'Sum' }]);
   });
 
   it('when synthesized with defaults, a dashboard exists with a valid JSON body', () => {

@@ -47,9 +47,10 @@ describe('documented deploy and rollback commands', () => {
     expect(read('README.md')).toMatch(/Releases are annotated git tags `v<version>`/);
   });
 
-  it('when a user starts from spigot.config.example.json, it is valid and shows the S3 backend and a custom domain', () => {
+  it('when a user starts from spigot.config.example.json, it is valid and shows the S3 backend, a custom domain and a chosen source policy', () => {
     const example = loadConfig(path.join(root, 'spigot.config.example.json'));
     expect(example.backend.type).toBe('s3');
+    expect(example.allowedSources).toEqual(['github']);
     expect(example.domain?.certificateArn).toContain(`:acm:${example.region}:`);
   });
 

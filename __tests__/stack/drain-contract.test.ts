@@ -52,4 +52,10 @@ describe('drain environment from the synthesized stack', () => {
     });
     expect(settings.jenkinsUrl.pathname).toBe('/jenkins');
   });
+
+  it('when anyone (or any GitHub account) may send and the drain does not verify, the drain reads 400 as untrusted; with the operator\'s own CIDRs nothing is', () => {
+    expect([...readSettings(environmentOf(synthStack({ allowedSources: ['anyone'] }).parsed)).refusals.untrusted ?? []]).toEqual([400]);
+    expect([...readSettings(environmentOf(synthStack({ allowedSources: ['github'] }).parsed)).refusals.untrusted ?? []]).toEqual([400]);
+    expect([...readSettings(environmentOf(synthStack({ allowedSources: ['203.0.113.0/24'] }).parsed)).refusals.untrusted ?? []]).toEqual([]);
+  });
 });

@@ -10,17 +10,25 @@ import type { DrainResult } from '../../functions/drain/drain';
  * its environment, invoked with a Lambda-like context. Its stdout (structured logs and EMF
  * metrics) is captured so tests can assert on what it logged.
  */
-let bundlePath: string | undefined;
+const bundles = new Map<string, string>();
 
-export function drainBundle(): string {
-  if (!bundlePath) {
-    const dir = path.join(os.tmpdir(), `spigot-drain-test-${process.pid}`);
+/** Bundles an entry point once per test process, with the options synth uses. */
+function bundleOnce(entry: string, name: string): string {
+  let file = bundles.get(entry);
+  if (!file) {
+    const dir = path.join(os.tmpdir(), `spigot-${name}-test-${process.pid}`);
     mkdirSync(dir, { recursive: true });
-    bundlePath = path.join(dir, 'index.js');
-    buildSync(bundleOptions('functions/drain/index.ts', bundlePath));
+    file = path.join(dir, `${name}.js`);
+    buildSync(bundleOptions(entry, file));
+    bundles.set(entry, file);
   }
-  return bundlePath;
+  return file;
 }
+
+export const drainBundle = (): string => bundleOnce('functions/drain/index.ts', 'drain');
+
+/** The agent entry point (functions/drain/agent-main.ts), bundled like the drain. */
+export const agentBundle = (): string => bundleOnce('functions/drain/agent-main.ts', 'agent');
 
 export interface DrainEnvironment {
   readonly jenkinsUrl: string;

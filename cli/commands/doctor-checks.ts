@@ -84,7 +84,7 @@ export function spigotVerdict(value: string, recognised: boolean, state: 'open' 
 /** What a GET on a webhook route says: the route's MOCK answers 405, so nothing is queued. */
 export function routeVerdict(status: number, restrictedSources: boolean): Verdict {
   if (status === 405) return { status: 'ok', detail: 'GET answered 405 (POST only): the route exists and nothing was queued' };
-  if (status === 403 && restrictedSources) return { status: 'warn', detail: 'GET answered 403: this machine is outside allowedSourceCidrs, so the route could not be checked from here' };
+  if (status === 403 && restrictedSources) return { status: 'warn', detail: 'GET answered 403: this machine is outside allowedSources, so the route could not be checked from here' };
   if (status === 404) return { status: 'fail', detail: 'GET answered 404: the API has no such route (wrong --route or URL?)' };
   return { status: 'fail', detail: `GET answered ${status}, expected 405 from the route (custom domain DNS or base path mapping not in place yet?)` };
 }

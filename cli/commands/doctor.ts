@@ -10,6 +10,7 @@ import { GetAccountSettingsCommand, GetFunctionConcurrencyCommand, InvokeCommand
 import { GetTopicAttributesCommand } from '@aws-sdk/client-sns';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { ConfigError, configPath, isPlaceholderJenkinsUrl, loadConfig, type SpigotConfig } from '../../stacks/config';
+import { resolveSourcePolicy } from '../../stacks/source-policy';
 import { drainFunctionName } from '../../stacks/resource-names';
 import { parseSpigotState } from '../../functions/shared/spigot-state';
 import type { Clients } from '../clients';
@@ -72,6 +73,9 @@ export async function doctor(clients: Clients, options: DoctorOptions): Promise<
     const where = file ?? 'the embedded default configuration (no spigot.config.json)';
     if (isPlaceholderJenkinsUrl(config.jenkinsUrl)) {
       return { status: 'fail', detail: `${where}: jenkinsUrl is the placeholder ${config.jenkinsUrl}, which plan and apply refuse: set "jenkinsUrl"` };
+    }
+    if (resolveSourcePolicy(config).kind === 'unchosen') {
+      return { status: 'fail', detail: `${where}: allowedSources is not set, which plan and apply refuse: choose ["github"], a list of CIDR blocks, or ["anyone"] (README "Who may send webhooks")` };
     }
     return { status: 'ok', detail: `${where}: stack "${config.name}" in ${config.region}, Jenkins ${config.jenkinsUrl}` };
   });
@@ -178,7 +182,7 @@ async function afterChecks(clients: Clients, config: SpigotConfig | undefined, o
   await run('after', 'webhook route', async () => {
     const response = await fetch(resources.webhookUrl, { method: 'GET', redirect: 'manual', signal: AbortSignal.timeout(options.httpTimeoutMs ?? 10_000) });
     await response.body?.cancel();
-    const verdict = routeVerdict(response.status, (config?.allowedSourceCidrs.length ?? 0) > 0);
+    const verdict = routeVerdict(response.status, config !== undefined && resolveSourcePolicy(config).kind === 'restricted');
     return { ...verdict, detail: `${resources.webhookUrl}: ${verdict.detail}` };
   });
 }

@@ -30,6 +30,13 @@ export interface DrainFunctionOptions {
   readonly kmsKeyArn: string;
   readonly logRetentionDays: number;
   readonly drain: DrainConfig;
+  /**
+   * Jenkins statuses that never count toward a systemic close, because anyone can cause them
+   * (see untrustedRefusalStatuses in ../source-policy.ts). @default [] (every refusal counts)
+   */
+  readonly untrustedRefusalStatuses?: readonly string[];
+  /** Run in these subnets with these security groups (see DrainNetwork). @default undefined (Lambda's own network) */
+  readonly vpc?: { readonly subnetIds: readonly string[]; readonly securityGroupIds: readonly string[] };
 }
 
 
@@ -77,7 +84,7 @@ export class DrainFunction extends Construct {
     });
 
     const role = new IamRole(this, 'role', { name: functionName, assumeRolePolicy: assumeRolePolicy('lambda.amazonaws.com') });
-    new IamRolePolicy(this, 'policy', { role: role.id, name: 'drain', policy: policyDocument(drainPermissions(options, this)) });
+    const rolePolicy = new IamRolePolicy(this, 'policy', { role: role.id, name: 'drain', policy: policyDocument(drainPermissions(options, this)) });
 
     const d = options.drain;
     // A local, so the precondition below checks exactly the URL the function gets.
@@ -98,6 +105,7 @@ export class DrainFunction extends Construct {
       REFUSALS_FROM_REPOSITORIES: String(d.refusals.fromRepositories),
       // "none": every refusal is dead-lettered at once (an empty variable would mean the default).
       REFUSAL_STATUSES: d.refusals.statuses.length > 0 ? d.refusals.statuses.join(',') : 'none',
+      ...(options.untrustedRefusalStatuses?.length ? { REFUSALS_UNTRUSTED_STATUSES: options.untrustedRefusalStatuses.join(',') } : {}),
       HOLD_SECONDS: String(d.hold.defaultSeconds),
       MIN_HOLD_SECONDS: String(d.hold.minSeconds),
       MAX_HOLD_SECONDS: String(d.hold.maxSeconds),
@@ -135,7 +143,9 @@ export class DrainFunction extends Construct {
       // INFO, so WARN here would drop every metric. LOG_LEVEL filters the drain's own logs.
       loggingConfig: { logFormat: 'JSON', logGroup: this.logGroup.name, applicationLogLevel: d.logLevel === 'DEBUG' ? 'DEBUG' : 'INFO', systemLogLevel: 'WARN' },
       environment: { variables: environment },
-      dependsOn: [this.logGroup],
+      ...(options.vpc ? { vpcConfig: { subnetIds: [...options.vpc.subnetIds], securityGroupIds: [...options.vpc.securityGroupIds] } } : {}),
+      // In a VPC the role's policy must exist first: Lambda checks the ENI permissions on create.
+      dependsOn: options.vpc ? [this.logGroup, rolePolicy] : [this.logGroup],
       lifecycle: {
         // Synth works on the embedded default; plan and apply refuse to point a real drain at it.
         precondition: [{
@@ -187,6 +197,16 @@ export function maxRunSeconds(schedule: string, timeoutSeconds: number): number 
   return Math.max(10, Math.min(period - 5, timeoutSeconds - 60));
 }
 
+/** The EC2 actions AWSLambdaVPCAccessExecutionRole (v3) grants for a function's network interfaces. */
+export const VPC_NETWORK_INTERFACE_ACTIONS = [
+  'ec2:CreateNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  'ec2:DeleteNetworkInterface',
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:UnassignPrivateIpAddresses',
+];
+
 /** Least privilege: exactly the calls functions/drain makes, on exactly its resources. */
 function drainPermissions(options: DrainFunctionOptions, drain: DrainFunction): PolicyStatement[] {
   const parameterArn = (name: string) =>
@@ -219,6 +239,17 @@ function drainPermissions(options: DrainFunctionOptions, drain: DrainFunction): 
       Resource: `${drain.logGroup.arn}:*`,
     },
   ];
+  if (options.vpc) {
+    // What Lambda needs to manage the function's network interfaces in the user's subnets
+    // (the EC2 part of AWSLambdaVPCAccessExecutionRole; its broad logs:* part is not needed).
+    // EC2 does not scope Describe calls to resources, and Lambda manages the interfaces itself.
+    statements.push({
+      Sid: 'VpcNetworkInterfaces',
+      Effect: 'Allow',
+      Action: VPC_NETWORK_INTERFACE_ACTIONS,
+      Resource: '*',
+    });
+  }
   if (secrets.length > 0) {
     statements.push({ Sid: 'ReadJenkinsSecrets', Effect: 'Allow', Action: 'ssm:GetParameter', Resource: secrets.map(parameterArn) });
     statements.push({

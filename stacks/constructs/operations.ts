@@ -18,6 +18,8 @@ export interface OperationsOptions {
   readonly drainFunctionName: string;
   /** The API access log, where refused deliveries are counted. */
   readonly accessLogGroupName: string;
+  /** The WAF's CloudWatch metric names, when config `waf` is on. @default undefined (no WAF) */
+  readonly waf?: { readonly webAcl: string; readonly rule: string };
   readonly alarms: AlarmConfig;
 }
 
@@ -102,6 +104,19 @@ export class Operations extends Construct {
       namespace: METRICS_NAMESPACE, metricName: REFUSED_DELIVERIES_METRIC, dimensions: { Stack: o.name },
       statistic: 'Sum', period: 300, evaluationPeriods: 1, threshold: 1, comparisonOperator: 'GreaterThanOrEqualToThreshold', treatMissingData: 'notBreaching',
     });
+    // Only an outsider (or a wrong secret) produces these, so even one is worth a look.
+    this.alarm('forged-deliveries', o, {
+      alarmDescription: 'The drain dead-lettered deliveries whose signature does not match the webhook secret: forged deliveries (see `spigot dlq list`), or a sender using another secret. docs/security.md "Forged, tampered and replayed webhooks".',
+      ...flat(spigot('SignatureMismatches', 'Sum')), evaluationPeriods: 1, threshold: 0, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching',
+    });
+    if (o.waf) {
+      // A source over the rate is refused (429); GitHub does not retry, so this may be genuine deliveries lost.
+      this.alarm('rate-limited-sources', o, {
+        alarmDescription: 'AWS WAF refused requests from a source over waf.ratePer5Minutes. A flood is being held off; if the source is your sender, its deliveries were lost: redeliver them and raise the limit.',
+        namespace: 'AWS/WAFV2', metricName: 'BlockedRequests', dimensions: { WebACL: o.waf.webAcl, Rule: o.waf.rule, Region: o.region },
+        statistic: 'Sum', period: 300, evaluationPeriods: 1, threshold: 0, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching',
+      });
+    }
     this.alarm('closed-too-long', o, {
       alarmDescription: `The spigot has been closed for more than ${o.alarms.maxClosedHours}h: is the maintenance over?`,
       ...flat({ ...spigot('SpigotOpen', 'Maximum'), period: 3600 }),
@@ -147,6 +162,11 @@ function dashboardBody(o: OperationsOptions) {
       widget('4. Released to Jenkins', [[...s, 'Released', ...stackDim, { stat: 'Sum' }], [...s, 'Held', ...stackDim, { stat: 'Sum' }], [...s, 'Retried', ...stackDim, { stat: 'Sum' }], [...s, 'DeadLettered', ...stackDim, { stat: 'Sum' }]], 6, 12),
       widget('5. Dead letters', [['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', o.deadLetterQueueName]], 12, 0),
       widget('6. Drain runs', [['AWS/Lambda', 'Invocations', 'FunctionName', o.drainFunctionName, { stat: 'Sum' }], ['AWS/Lambda', 'Errors', 'FunctionName', o.drainFunctionName, { stat: 'Sum' }], [...s, 'RunDurationMs', ...stackDim, { stat: 'Maximum', yAxis: 'right' }]], 12, 12),
+      widget('7. Refused and forged deliveries', [
+        [...s, 'SignatureMismatches', ...stackDim, { stat: 'Sum' }],
+        [...s, REFUSED_DELIVERIES_METRIC, ...stackDim, { stat: 'Sum' }],
+        ...(o.waf ? [['AWS/WAFV2', 'BlockedRequests', 'WebACL', o.waf.webAcl, 'Rule', o.waf.rule, 'Region', o.region, { stat: 'Sum' }]] : []),
+      ], 18, 0),
     ],
   };
 }

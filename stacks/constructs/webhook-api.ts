@@ -16,7 +16,8 @@ import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
-import { TerraformStack, type ITerraformDependable } from 'cdktf';
+import { TerraformLocal, TerraformStack, type ITerraformDependable } from 'cdktf';
+import { SOURCE_CHOICES, type SourcePolicy } from '../source-policy';
 import { requestTemplates } from '../ingest/send-message-template';
 import {
   JSON_CONTENT_TYPE,
@@ -38,8 +39,8 @@ export interface WebhookApiOptions {
   readonly queueName: string;
   readonly kmsKeyArn: string;
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
-  /** @default [] — any source may call the API. */
-  readonly allowedSourceCidrs: readonly string[];
+  /** Who may invoke the API; "unchosen" synthesizes, but plan and apply refuse it. */
+  readonly sourcePolicy: SourcePolicy;
   readonly logRetentionDays: number;
   /**
    * Set the account-wide API Gateway CloudWatch role, which stage logging needs. It belongs to
@@ -55,6 +56,8 @@ export const accessLogGroupName = (name: string): string => `/aws/apigateway/${n
 export const executionLogGroupName = (restApiId: string, stage: string): string => `API-Gateway-Execution-Logs_${restApiId}/${stage}`;
 
 export const STAGE_NAME = 'live';
+
+const SOURCE_POLICY_LOCAL = 'spigot_source_policy';
 
 /** Method responses of the POST route; integration responses map SQS outcomes onto them. */
 const SQS_OUTCOMES = [
@@ -97,12 +100,22 @@ export class WebhookApi extends Construct {
 
   constructor(scope: Construct, id: string, options: WebhookApiOptions) {
     super(scope, id);
+    // A local, so the precondition below checks the policy the stack was built with.
+    const sourcePolicy = new TerraformLocal(this, 'source-policy', options.sourcePolicy.kind);
+    sourcePolicy.overrideLogicalId(SOURCE_POLICY_LOCAL);
     this.api = new ApiGatewayRestApi(this, 'api', {
       name: options.name,
       description: 'Spigot: buffers webhooks for Jenkins in an SQS FIFO queue',
       endpointConfiguration: { types: ['REGIONAL'] },
-      // Should the API ever be replaced, build the new one before the old one goes (checkov CKV_AWS_237).
-      lifecycle: { createBeforeDestroy: true },
+      lifecycle: {
+        // Should the API ever be replaced, build the new one before the old one goes (checkov CKV_AWS_237).
+        createBeforeDestroy: true,
+        // Synth works on the embedded default; plan and apply refuse to open an API nobody chose the sources of.
+        precondition: [{
+          condition: `\${local.${SOURCE_POLICY_LOCAL} != "unchosen"}`,
+          errorMessage: `allowedSources is not set (nor its older spelling allowedSourceCidrs), so nobody has chosen who may send webhooks to this API: set "allowedSources" in spigot.config.json (or the file SPIGOT_CONFIG names) to ${SOURCE_CHOICES}, synthesize again, then plan or apply.`,
+        }],
+      },
     });
 
     this.role = new IamRole(this, 'sqs-role', {
@@ -121,7 +134,8 @@ export class WebhookApi extends Construct {
     const dependables: ITerraformDependable[] = [];
     // Everything the deployed routes depend on that is known at synth time.
     const fingerprint: unknown[] = [
-      options.name, options.region, options.routes, options.allowedSourceCidrs,
+      // The allowlist only; "anyone" and "unchosen" deploy the same routes, with no resource policy.
+      options.name, options.region, options.routes, options.sourcePolicy.kind === 'restricted' ? options.sourcePolicy.cidrs : [],
       SQS_INTEGRATION, SQS_OUTCOMES, OVERRIDE_ONLY_STATUSES, METHOD_NOT_ALLOWED,
     ];
     const resources = new Map<string, ApiGatewayResource>();
@@ -143,7 +157,7 @@ export class WebhookApi extends Construct {
         responseParameters: { 'gatewayresponse.header.Content-Type': `'${JSON_CONTENT_TYPE}'` },
       }));
     }
-    if (options.allowedSourceCidrs.length > 0) {
+    if (options.sourcePolicy.kind === 'restricted') {
       dependables.push(new ApiGatewayRestApiPolicy(this, 'source-allowlist', {
         restApiId: this.api.id,
         policy: JSON.stringify({
@@ -153,7 +167,7 @@ export class WebhookApi extends Construct {
             Principal: '*',
             Action: 'execute-api:Invoke',
             Resource: `${this.api.executionArn}/*`,
-            Condition: { IpAddress: { 'aws:SourceIp': options.allowedSourceCidrs } },
+            Condition: { IpAddress: { 'aws:SourceIp': options.sourcePolicy.cidrs } },
           }],
         }),
       }));

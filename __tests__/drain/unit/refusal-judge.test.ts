@@ -24,7 +24,7 @@ describe('RefusalJudge', () => {
   it('when every refusal comes from one repository, it is never systemic', () => {
     const j = judge(3, 2);
     for (let i = 0; i < 10; i += 1) expect(j.refused('only', 404).kind).toBe('park');
-    expect(j.atRunEnd().kind).toBe('park');
+    expect(j.atRunEnd(false).kind).toBe('park');
   });
 
   it('when refusals of different statuses interleave, each status keeps its own run', () => {
@@ -37,7 +37,7 @@ describe('RefusalJudge', () => {
   it('when the drain\'s own signature check fails across repositories, only the end of a run that accepted nothing closes, and the reason names the webhook secret', () => {
     const j = judge(2, 2);
     for (let i = 0; i < 50; i += 1) expect(j.refused(`repo-${i}`, 'signature').kind).toBe('park');
-    const verdict = j.atRunEnd();
+    const verdict = j.atRunEnd(false);
     expect(verdict.kind).toBe('systemic');
     expect(verdict.kind === 'systemic' && verdict.reason).toMatch(/check the webhook secret/);
   });
@@ -48,28 +48,28 @@ describe('RefusalJudge', () => {
       expect(j.refused(`forged-${i}`, 'signature').kind).toBe('park');
       if (i % 20 === 19) j.succeeded();
     }
-    expect(j.atRunEnd().kind).toBe('park');
+    expect(j.atRunEnd(false).kind).toBe('park');
   });
 
   it('when fewer signature failures than the threshold end a run that accepted nothing, it does not close', () => {
     const j = judge(5, 2);
     j.refused('a', 'signature');
     j.refused('b', 'signature');
-    expect(j.atRunEnd().kind).toBe('park');
+    expect(j.atRunEnd(false).kind).toBe('park');
   });
 
   it('when a status is not one the policy judges, it is poison at once and does not count', () => {
     const j = judge(2, 2, new Set([404]));
     expect(j.refused('a', 422).kind).toBe('poison');
     expect(j.refused('b', 422).kind).toBe('poison');
-    expect(j.atRunEnd().kind).toBe('park');
+    expect(j.atRunEnd(false).kind).toBe('park');
   });
 
   it('when the run ends with refusals from several repositories and no success, it is systemic even below the threshold', () => {
     const j = judge(5, 2);
     j.refused('a', 404);
     j.refused('b', 404);
-    expect(j.atRunEnd()).toEqual({ kind: 'systemic', reason: expect.stringContaining('2 webhooks from 2 repositories') });
+    expect(j.atRunEnd(false)).toEqual({ kind: 'systemic', reason: expect.stringContaining('2 webhooks from 2 repositories') });
   });
 
   it('when the run ends after a success, nothing is systemic, even with refusals parked after it', () => {
@@ -78,7 +78,33 @@ describe('RefusalJudge', () => {
     j.succeeded();
     j.refused('b', 404);
     j.refused('c', 404);
-    expect(j.atRunEnd().kind).toBe('park');
+    expect(j.atRunEnd(false).kind).toBe('park');
+  });
+});
+
+describe('RefusalJudge at the end of a run', () => {
+  it('when Jenkins accepted webhooks earlier in the run and the refusals left come from one repository, they stand alone: poison', () => {
+    const j = judge(5, 2);
+    j.succeeded();
+    j.refused('quiet-repo', 404);
+    expect(j.atRunEnd(false).kind).toBe('poison');
+  });
+
+  it('when nothing was accepted this run, a lone repository\'s refusal is poison only if Jenkins accepted a webhook recently', () => {
+    const recent = judge(5, 2);
+    recent.refused('only-repo', 404);
+    expect(recent.atRunEnd(true).kind).toBe('poison');
+    const afterUpgrade = judge(5, 2);
+    afterUpgrade.refused('only-repo', 404);
+    expect(afterUpgrade.atRunEnd(false).kind).toBe('park');
+  });
+
+  it('when refusals left after the last acceptance come from several repositories, the next run decides', () => {
+    const j = judge(5, 2);
+    j.succeeded();
+    j.refused('a', 404);
+    j.refused('b', 404);
+    expect(j.atRunEnd(true).kind).toBe('park');
   });
 });
 
@@ -88,7 +114,7 @@ describe('RefusalJudge with untrusted statuses', () => {
   it('when an untrusted status (a 400 anyone can provoke) comes from many repositories, it parks but never closes the spigot', () => {
     const j = untrusted();
     for (let i = 0; i < 20; i += 1) expect(j.refused(`repo-${i}`, 400).kind).toBe('park');
-    expect(j.atRunEnd().kind).toBe('park');
+    expect(j.atRunEnd(false).kind).toBe('park');
   });
 
   it('when other statuses come alongside, they still close as usual', () => {

@@ -257,6 +257,17 @@ describe('releaseHeldWebhooks', () => {
       expect(stats.autoCloseReason).toBeUndefined();
     });
 
+    it('when the last repository left has its head refused after Jenkins accepted other repositories in the run, the head is dead-lettered at the end of the run and the rest handed back', async () => {
+      const d = drainWith({ concurrency: 1, script: { b1: [poison(404)] } });
+      for (const id of ['a1', 'a2', 'a3']) d.queue.send('a', id);
+      for (const id of ['b1', 'b2']) d.queue.send('b', id);
+      const stats = await d.run();
+      expect(d.queue.deadLettered.map((x) => x.id)).toEqual(['b1']);
+      expect(d.queue.remainingIds()).toEqual(['b2']);
+      expect(d.queue.hiddenIds()).toEqual([]);
+      expect(stats.autoCloseReason).toBeUndefined();
+    });
+
     it('when refusals from two repositories end the run with nothing accepted, the run closes the spigot', async () => {
       const d = drainWith({ concurrency: 2, script: { a1: [poison(403)], b1: [poison(403)] } });
       fill(d.queue, ['a', 'b'], 2);

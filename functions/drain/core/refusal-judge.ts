@@ -36,13 +36,16 @@ export type RefusalVerdict =
   | { readonly kind: 'park' }
   /** Jenkins refuses webhooks in general: close the spigot, hold everything. */
   | { readonly kind: 'systemic'; readonly reason: string }
-  /** Not a status this policy judges: dead-letter it now. */
+  /** It stands alone (or is not a status this policy judges): dead-letter it now. */
   | { readonly kind: 'poison' };
 
 interface Run {
   webhooks: number;
   readonly repositories: Set<string>;
 }
+
+/** A webhook Jenkins accepted this long ago still vouches that Jenkins takes webhooks. */
+export const RECENT_ACCEPTANCE_MS = 60 * 60 * 1000;
 
 export class RefusalJudge {
   private readonly runs = new Map<RefusalKind, Run>();
@@ -70,18 +73,28 @@ export class RefusalJudge {
   }
 
   /**
-   * The run ended with refusals still parked and nothing accepted in the whole run: with few
-   * repositories queued the threshold may never be reached, yet refusals of one status from
-   * several repositories still mean Jenkins is broken; signature failures need the threshold.
+   * The run ended with refusals still parked (nothing accepted after them).
+   * - Refusals from fewer repositories than `fromRepositories`, in a run where Jenkins accepted
+   *   webhooks before them (or, with nothing accepted this run, one it accepted recently): they
+   *   stand alone, so they are poison. Without this, the one repository with traffic would stay
+   *   blocked behind its poison head.
+   * - Nothing accepted in the whole run: refusals of one status from several repositories mean
+   *   Jenkins is broken even below the threshold (few repositories queued); signature failures
+   *   need the threshold.
+   * - Anything else is left parked: the next run decides.
    */
-  atRunEnd(): RefusalVerdict {
-    if (this.acceptedAny) return { kind: 'park' };
+  atRunEnd(acceptedRecently: boolean): RefusalVerdict {
+    if (this.runs.size === 0) return { kind: 'park' };
+    const pending = new Set<string>();
+    for (const run of this.runs.values()) for (const repository of run.repositories) pending.add(repository);
+    const standsAlone = pending.size < this.policy.fromRepositories;
+    if (this.acceptedAny) return standsAlone ? { kind: 'poison' } : { kind: 'park' };
     for (const [kind, run] of this.runs) {
       if (kind !== 'signature' && this.policy.untrusted?.has(kind)) continue;
       const enough = kind === 'signature' ? this.isSystemic(run) : run.repositories.size >= this.policy.fromRepositories;
       if (enough) return { kind: 'systemic', reason: systemicReason(kind, run.webhooks, run.repositories.size) };
     }
-    return { kind: 'park' };
+    return standsAlone && acceptedRecently ? { kind: 'poison' } : { kind: 'park' };
   }
 
   private isSystemic(run: Run): boolean {

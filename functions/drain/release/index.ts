@@ -3,6 +3,7 @@ import { DeleteBatcher } from '../delete-batcher';
 import { Broadcast, LatchedSignal } from '../signals';
 import { FailureRun } from '../core/failure-run';
 import { groupByRepository } from '../core/grouping';
+import { RECENT_ACCEPTANCE_MS } from '../core/refusal-judge';
 import { errorMessage } from '../../shared/error-message';
 import { deliver } from './deliver';
 import { RefusalParking } from './refusal-parking';
@@ -10,7 +11,7 @@ import { RepositoryHolds } from './repository-holds';
 import { RunControl } from './run-control';
 import type { Delivery, GroupBatch, ReleaseDeps, ReleaseOptions, ReleaseStats } from './types';
 
-export type { Disposition, ReleaseDeps, ReleaseLog, ReleaseOptions, ReleaseStats } from './types';
+export type { Disposition, DrainMemory, ReleaseDeps, ReleaseLog, ReleaseOptions, ReleaseStats } from './types';
 
 const RECEIVE_BATCH = 10;
 /** Pause between empty receives when long polling is off (tests, or a run near its end). */
@@ -105,6 +106,7 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
         const delivery = await deliver(message, deliverContext);
         if (delivery.kind === 'delivered') {
           stats.released += 1;
+          if (deps.memory) deps.memory.lastAcceptedAt = now();
           confirmParked();
         }
         return delivery;
@@ -224,15 +226,31 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
 
   /** Refusals still parked when the run ends: Jenkins accepted nothing since they came. */
   const settleParked = async () => {
-    const verdict = run.stopped ? { kind: 'park' as const } : parking.verdictAtRunEnd();
+    const lastAcceptedAt = deps.memory?.lastAcceptedAt;
+    const acceptedRecently = lastAcceptedAt !== undefined && now() - lastAcceptedAt <= RECENT_ACCEPTANCE_MS;
+    const verdict = run.stopped ? { kind: 'park' as const } : parking.verdictAtRunEnd(acceptedRecently);
     if (verdict.kind === 'systemic') {
       deps.log.warn('Jenkins refused webhooks from several repositories and accepted none; closing the spigot', { reason: verdict.reason });
       run.stop('auto-close', verdict.reason, true);
     }
     for (const p of parking.takeAll()) {
       const rest = p.batch.messages.slice(p.index);
-      if (run.stopped) await holds.handBack(rest, 'drain stopping');
-      else await holds.hold(rest, undefined, 'refused; waiting for Jenkins to accept another webhook');
+      if (verdict.kind === 'poison') {
+        // It stood alone: Jenkins took other repositories' webhooks before it. The rest of its
+        // repository goes back at once for the next run.
+        try {
+          await deadLetter(rest[0], p.status, p.reason);
+          deletes.add([rest[0]]);
+          await holds.handBack(rest.slice(1), 'after a dead letter');
+        } catch (error) {
+          deps.log.error('could not dead-letter webhook; holding its repository', { messageId: rest[0].messageId, error: errorMessage(error) });
+          await holds.hold(rest, undefined, 'processing error');
+        }
+      } else if (run.stopped) {
+        await holds.handBack(rest, 'drain stopping');
+      } else {
+        await holds.hold(rest, undefined, 'refused; waiting for Jenkins to accept another webhook');
+      }
     }
   };
 

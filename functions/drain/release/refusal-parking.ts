@@ -41,8 +41,8 @@ export class RefusalParking {
   }
 
   /** The run's end: refusals from several repositories and nothing accepted mean Jenkins is broken. */
-  verdictAtRunEnd(): RefusalVerdict {
-    return this.parked.length === 0 ? { kind: 'park' } : this.judge.atRunEnd();
+  verdictAtRunEnd(acceptedRecently: boolean): RefusalVerdict {
+    return this.parked.length === 0 ? { kind: 'park' } : this.judge.atRunEnd(acceptedRecently);
   }
 
   takeAll(): Parked[] {

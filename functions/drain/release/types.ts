@@ -30,8 +30,14 @@ export interface ReleaseDeps {
   readonly spigotOpen: () => Promise<boolean>;
   readonly log: ReleaseLog;
   readonly rateLimiter?: RateLimiter;
+  /** Outlives the run (the entry point keeps it): when Jenkins last accepted a webhook. */
+  readonly memory?: DrainMemory;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly now?: () => number;
+}
+
+export interface DrainMemory {
+  lastAcceptedAt?: number;
 }
 
 export interface ReleaseOptions {
