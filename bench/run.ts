@@ -68,7 +68,7 @@ function readmeBlock(bench: Bench, sizing: string | undefined): string {
   const rows = bench.rows.map((r) => `| ${md(r.scenario)} | ${md(r.metric)} | ${md(`${r.value}${r.unit ? ` ${r.unit}` : ''}`)} | ${md(r.target ?? '')} | ${r.pass === undefined ? 'info' : r.pass ? 'PASS' : 'MISS'} |`);
   return [
     `Written by \`npm run bench -- --write\` on ${m.cpus} shared cores, Node ${m.node.replace(/^v/, '')}, ${m.date.slice(0, 10)}, commit ${bench.results.commit}` +
-      `${bench.options.baseline ? `, baseline ${variantName(bench.options.baseline)}` : ''}. Figures with a range are the median (min-max) over ${bench.options.rounds} interleaved rounds.`,
+      `${bench.options.baseline ? `, baseline ${variantName(bench.options.baseline)}` : ''}. Figures with a range are the median (min-max) over S2's ${bench.options.rounds} interleaved rounds, or over the runs a row names.`,
     '',
     '| scenario | metric | value | target | |',
     '| --- | --- | --- | --- | --- |',
