@@ -5,6 +5,8 @@
  *   {cmd:'snapshot', id}                 -> {type:'snapshot', id, snapshot}
  *   {cmd:'count', id}                    -> {type:'count', id, accepted, received}
  *   {cmd:'notify', count}                -> {type:'reached', count} once `count` POSTs were answered 200
+ *   {cmd:'reset', id, serviceTimeMs?}    -> {type:'reset', id}: forgets the deliveries so far (the next
+ *                                           consumer replays the same delivery ids), sets the service time
  */
 import { startLoopbackJenkins, type LoopbackJenkins } from '../__tests__/support/loopback-jenkins';
 
@@ -48,6 +50,12 @@ process.on('message', async (raw) => {
       let ok = 0;
       for (const d of jenkins!.deliveries) if (d.status === 200) ok += 1;
       send({ type: 'count', id: message.id, accepted: ok, received: jenkins!.deliveries.length });
+    } else if (message.cmd === 'reset') {
+      jenkins!.deliveries.length = 0;
+      if (typeof message.serviceTimeMs === 'number') jenkins!.setServiceTimeMs(message.serviceTimeMs);
+      jenkins!.requests.length = 0;
+      accepted = 0;
+      send({ type: 'reset', id: message.id });
     } else if (message.cmd === 'notify') {
       notifyAt = message.count as number;
       // 20 ms granularity is well below what is measured (Jenkins' own timestamps are used for throughput).

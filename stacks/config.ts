@@ -9,6 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseRefusalStatuses } from '../functions/drain/core/refusal-judge';
 import path from 'node:path';
+import { DRAIN_CPU_MS_PER_WEBHOOK, LAMBDA_MAX_MB, LAMBDA_MIN_MB, MB_PER_VCPU, minimumMemoryMb, REFERENCE_JENKINS_MS, sizingCell } from './sizing';
 import { SOURCE_CHOICES, cidrListProblem, isCidr, resolveSourcePolicy, sourceEntryProblem } from './source-policy';
 
 export interface ThrottleConfig {
@@ -97,7 +98,11 @@ export interface DrainConfig {
   readonly schedule: string;
   /** Lambda timeout; the queue's visibility timeout is derived from it. @default 300 */
   readonly timeoutSeconds: number;
-  /** @default 256 */
+  /**
+   * Lambda memory; CPU comes with it (one vCPU at 1769 MB). 512 MB lets the drain release about
+   * 3x as fast as a Jenkins answering in 50 ms takes webhooks at the default concurrency
+   * (README "Sizing the drain"). @default 512
+   */
   readonly memoryMb: number;
   /** Most webhooks in flight to Jenkins at once (Jenkins' SCM event pool has 10 threads). @default 8 */
   readonly concurrency: number;
@@ -219,7 +224,7 @@ export const DEFAULT_CONFIG: SpigotConfig = {
   drain: {
     schedule: 'rate(1 minute)',
     timeoutSeconds: 300,
-    memoryMb: 256,
+    memoryMb: 512,
     concurrency: 8,
     httpTimeoutMs: 10000,
     maxAttempts: 3,
@@ -360,14 +365,30 @@ function checkWaf(c: Checker, w: Json): void {
   c.int(w.ratePer5Minutes, 'waf.ratePer5Minutes', 10, 2_000_000_000);
 }
 
+/** A drain too small for its concurrency makes the Lambda, not Jenkins, set the pace. */
+function checkDrainMemory(c: Checker, memoryMb: Json, concurrency: Json): void {
+  if (typeof memoryMb !== 'number' || typeof concurrency !== 'number' || memoryMb < LAMBDA_MIN_MB || concurrency < 1) return;
+  const cell = sizingCell(memoryMb, concurrency, DRAIN_CPU_MS_PER_WEBHOOK, REFERENCE_JENKINS_MS);
+  if (cell.limitedBy !== 'drain') return;
+  const enough = minimumMemoryMb(DRAIN_CPU_MS_PER_WEBHOOK, concurrency, REFERENCE_JENKINS_MS, 1);
+  const ahead = minimumMemoryMb(DRAIN_CPU_MS_PER_WEBHOOK, concurrency, REFERENCE_JENKINS_MS, 2);
+  const fix = enough === undefined
+    ? `no memory size gets one Node.js event loop there; lower drain.concurrency to ${Math.floor((1000 / DRAIN_CPU_MS_PER_WEBHOOK) * (REFERENCE_JENKINS_MS / 1000))} or less`
+    : `use at least ${enough}${ahead === undefined ? '' : ` (${ahead} keeps the drain twice as fast as Jenkins)`}, or lower drain.concurrency`;
+  c.fail('drain.memoryMb', `${memoryMb} MB gives the drain ${(Math.min(1, memoryMb / MB_PER_VCPU)).toFixed(2)} vCPU: at ${DRAIN_CPU_MS_PER_WEBHOOK} ms of CPU per webhook ` +
+    `it releases at most ${Math.floor(cell.drainPerSecond)} webhooks/s, fewer than the ${Math.round(cell.jenkinsPerSecond)}/s a Jenkins answering in ${REFERENCE_JENKINS_MS} ms takes ` +
+    `at drain.concurrency ${concurrency}, so a backlog would drain ${(1 / cell.headroom).toFixed(1)}x slower than Jenkins allows; ${fix}`);
+}
+
 function checkDrain(c: Checker, d: Record<string, Json>): void {
   const known = { ...DEFAULT_CONFIG.drain, ratePerSecond: 0, reservedConcurrency: 0, autoReopenAfterHealthyProbes: 0, credentialsParameterName: '', webhookSecretParameterName: '', vpc: 0 };
   c.unknownKeys(d, known, 'drain.');
   c.text(d.schedule, 'drain.schedule', /^(rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)|cron\(\S+( \S+){5}\))$/,
     'must be an EventBridge schedule such as "rate(1 minute)", "rate(5 minutes)" or "cron(0/2 * * * ? *)"');
   c.int(d.timeoutSeconds, 'drain.timeoutSeconds', 30, 900);
-  c.int(d.memoryMb, 'drain.memoryMb', 128, 10240);
+  c.int(d.memoryMb, 'drain.memoryMb', LAMBDA_MIN_MB, LAMBDA_MAX_MB);
   c.int(d.concurrency, 'drain.concurrency', 1, 64);
+  checkDrainMemory(c, d.memoryMb, d.concurrency);
   c.int(d.httpTimeoutMs, 'drain.httpTimeoutMs', 100, 120000);
   c.int(d.maxAttempts, 'drain.maxAttempts', 1, 10);
   c.int(d.autoCloseAfterFailures, 'drain.autoCloseAfterFailures', 1, 1000);

@@ -1,13 +1,13 @@
 /**
- * The two reference consumers the drain is compared with, run on identical pre-filled
- * queues in the same fauxqs process:
- *  - ceiling: 4 parallel loops of ReceiveMessage(10) + DeleteMessageBatch, no forwarding:
- *    what the emulator can move at all;
- *  - naive relay: one loop of ReceiveMessage(1), POST to Jenkins, DeleteMessage.
+ * The reference consumers the drain is compared with, each run on its own copy of the same
+ * backlog in the same emulator process:
+ *  - raw ceiling: `loops` parallel loops of ReceiveMessage(10) + DeleteMessageBatch spoken as raw
+ *    JSON over node:http (no SDK, no signing, no forwarding): the cheapest consumer there is, so
+ *    what the emulator itself can move;
+ *  - naive relay: one loop of ReceiveMessage(1), POST to Jenkins, DeleteMessage, with the SDK.
  */
 import http from 'node:http';
 import {
-  DeleteMessageBatchCommand,
   DeleteMessageCommand,
   ReceiveMessageCommand,
   type SQSClient,
@@ -25,28 +25,67 @@ export interface BaselineRun {
   readonly emptyReceives: number;
 }
 
-export async function emulatorCeiling(sqs: SQSClient, queueUrl: string, expected: number, loops = 4, capMs = 60000): Promise<BaselineRun> {
+// Constant: emulators ignore the signature, and some read the account and region from it.
+const AUTHORIZATION = 'AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=0';
+
+/** One SQS JSON-protocol call over a keep-alive agent; the answer parsed. */
+function sqsCall<T>(agent: http.Agent, endpoint: URL, action: string, payload: unknown): Promise<T> {
+  const body = JSON.stringify(payload);
+  return new Promise((resolve, reject) => {
+    const req = http.request(endpoint, {
+      method: 'POST', agent,
+      headers: {
+        'Content-Type': 'application/x-amz-json-1.0', 'X-Amz-Target': `AmazonSQS.${action}`, Authorization: AUTHORIZATION,
+        'Content-Length': Buffer.byteLength(body),
+      },
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        if (res.statusCode !== 200) return reject(new Error(`raw ${action}: HTTP ${res.statusCode} ${text.slice(0, 300)}`));
+        resolve(JSON.parse(text) as T);
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+export async function rawCeiling(endpoint: string, queueUrl: string, expected: number, loops = 4, capMs = 60000): Promise<BaselineRun> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: loops });
+  const url = new URL(endpoint);
   let moved = 0;
   let calls = 0;
   let empty = 0;
   const t0 = performance.now();
   const deadline = Date.now() + capMs;
-  await Promise.all(Array.from({ length: loops }, async () => {
-    while (moved < expected && Date.now() < deadline) {
-      calls += 1;
-      const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageSystemAttributeNames: [...ATTRIBUTES] }));
-      const messages = r.Messages ?? [];
-      if (messages.length === 0) {
-        empty += 1;
-        // Every remaining group is in flight with another loop: let it finish.
-        await new Promise((resolve) => setImmediate(resolve));
-        continue;
+  try {
+    await Promise.all(Array.from({ length: loops }, async () => {
+      while (moved < expected && Date.now() < deadline) {
+        calls += 1;
+        const r = await sqsCall<{ Messages?: Array<{ ReceiptHandle: string }> }>(agent, url, 'ReceiveMessage', {
+          QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageSystemAttributeNames: ATTRIBUTES,
+        });
+        const messages = r.Messages ?? [];
+        if (messages.length === 0) {
+          empty += 1;
+          // Every remaining group is in flight with another loop: let it finish.
+          await new Promise((resolve) => setImmediate(resolve));
+          continue;
+        }
+        calls += 1;
+        const d = await sqsCall<{ Failed?: unknown[] }>(agent, url, 'DeleteMessageBatch', {
+          QueueUrl: queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+        });
+        if ((d.Failed ?? []).length > 0) throw new Error(`raw DeleteMessageBatch failed: ${JSON.stringify(d.Failed)}`);
+        moved += messages.length;
       }
-      calls += 1;
-      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
-      moved += messages.length;
-    }
-  }));
+    }));
+  } finally {
+    agent.destroy();
+  }
   const ms = performance.now() - t0;
   return { moved, ms, perSecond: moved / (ms / 1000), sqsCalls: calls, emptyReceives: empty };
 }

@@ -1,45 +1,85 @@
 /**
- * Loads the drain exactly as Lambda runs it: the esbuild bundle built with the stack's own
- * `bundleOptions`, required fresh (a new "container") with its environment set, and invoked
- * with a Lambda-like context. The environment stays set while the handler runs, because the
- * bundled AWS SDK resolves region and endpoints lazily. The drain's stdout (JSON logs and
- * the EMF record) is captured; the bench itself writes progress to stderr meanwhile.
+ * Runs the drain exactly as Lambda ships it: the esbuild bundle built with the stack's own
+ * `bundleOptions`, loaded in a fresh process (bench/drain-child.cjs: a new "container") with its
+ * environment set, and invoked with a Lambda-like context. Its own process, so its CPU time is
+ * the drain's alone; its stdout (JSON logs, the EMF record) comes back to the bench.
+ *
+ * Variants, all bundled with the same options:
+ *  - the working tree's functions/;
+ *  - BENCH_DRAIN_PATCH=<file>: functions/ copied to a temporary directory with that unified diff
+ *    applied (`patch -p1`);
+ *  - a git ref (`--baseline <ref>`): functions/ and the bundler options as they are at that
+ *    commit (`git archive`), so a change is measured against what it replaces in the same run.
+ * The working tree is never touched.
  */
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { buildSync } from 'esbuild';
 import { bundleOptions, PROJECT_ROOT } from '../../stacks/constructs/bundled-function-asset';
 import type { DrainResult } from '../../functions/drain/drain';
+import type { CpuSample } from './measures';
+import { track } from './procs';
 
-let bundlePath: string | undefined;
+export type DrainVariant =
+  | { readonly kind: 'tree' }
+  | { readonly kind: 'patch'; readonly file: string }
+  | { readonly kind: 'ref'; readonly ref: string };
 
-/**
- * BENCH_DRAIN_PATCH=<file>: an experiment. The drain sources (functions/) are copied to a
- * temporary directory, the unified diff is applied there (`patch -p1`), and that copy is
- * bundled with the same options. The working tree is never touched.
- */
 export const drainPatch = process.env.BENCH_DRAIN_PATCH ? path.resolve(process.env.BENCH_DRAIN_PATCH) : undefined;
 
-export function drainBundle(): string {
-  if (!bundlePath) {
-    const dir = path.join(os.tmpdir(), `spigot-drain-bench-${process.pid}`);
-    mkdirSync(dir, { recursive: true });
-    bundlePath = path.join(dir, 'index.js');
-    if (!drainPatch) {
-      buildSync(bundleOptions('functions/drain/index.ts', bundlePath));
-    } else {
-      const src = path.join(dir, 'src');
-      rmSync(src, { recursive: true, force: true });
-      mkdirSync(src, { recursive: true });
+export function variantName(variant: DrainVariant): string {
+  if (variant.kind === 'tree') return 'working tree';
+  if (variant.kind === 'patch') return `patched with ${path.relative(PROJECT_ROOT, variant.file)}`;
+  return `functions/ at ${variant.ref}`;
+}
+
+const BUNDLER = 'stacks/constructs/bundled-function-asset.ts';
+const WORK_DIR = path.join(os.tmpdir(), `spigot-drain-bench-${process.pid}`);
+const bundles = new Map<string, string>();
+
+/** The temporary directory every bundle is written to; removed by removeBundles(). */
+export function removeBundles(): void {
+  rmSync(WORK_DIR, { recursive: true, force: true });
+}
+
+function run(command: string, args: string[], cwd: string, what: string): void {
+  const r = spawnSync(command, args, { cwd, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+  if (r.status !== 0) throw new Error(`${what}: ${r.error ?? ''}${r.stdout}${r.stderr}`);
+}
+
+/** Builds (once) and returns the path of the bundle for `variant`. */
+export function drainBundle(variant: DrainVariant = { kind: 'tree' }): string {
+  const key = JSON.stringify(variant);
+  const known = bundles.get(key);
+  if (known) return known;
+  const dir = path.join(WORK_DIR, `bundle-${bundles.size}`);
+  mkdirSync(dir, { recursive: true });
+  const out = path.join(dir, 'index.js');
+  if (variant.kind === 'tree') {
+    buildSync(bundleOptions('functions/drain/index.ts', out));
+  } else {
+    const src = path.join(dir, 'src');
+    mkdirSync(src, { recursive: true });
+    if (variant.kind === 'patch') {
       cpSync(path.join(PROJECT_ROOT, 'functions'), path.join(src, 'functions'), { recursive: true });
-      const applied = spawnSync('patch', ['-p1', '--forward', '--batch', '-i', drainPatch], { cwd: src, encoding: 'utf8' });
-      if (applied.status !== 0) throw new Error(`BENCH_DRAIN_PATCH ${drainPatch} does not apply to functions/: ${applied.stdout}${applied.stderr}`);
-      buildSync({ ...bundleOptions(path.join(src, 'functions/drain/index.ts'), bundlePath), nodePaths: [path.join(PROJECT_ROOT, 'node_modules')] });
+      run('patch', ['-p1', '--forward', '--batch', '-i', variant.file], src, `BENCH_DRAIN_PATCH ${variant.file} does not apply to functions/`);
+      buildSync({ ...bundleOptions(path.join(src, 'functions/drain/index.ts'), out), nodePaths: [path.join(PROJECT_ROOT, 'node_modules')] });
+    } else {
+      // That commit's sources AND its bundler options: both are part of what it shipped.
+      const tar = path.join(dir, 'src.tar');
+      run('git', ['archive', '--format=tar', '-o', tar, variant.ref, 'functions', BUNDLER], PROJECT_ROOT, `git archive ${variant.ref} functions ${BUNDLER}`);
+      run('tar', ['-xf', tar], src, `unpacking ${variant.ref}`);
+      symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(src, 'node_modules'), 'dir');
+      // A TypeScript file of another commit: require() goes through tsx, as the bench itself does.
+      const theirs = require(path.join(src, BUNDLER)) as { bundleOptions: typeof bundleOptions };
+      buildSync(theirs.bundleOptions('functions/drain/index.ts', out));
     }
   }
-  return bundlePath;
+  bundles.set(key, out);
+  return out;
 }
 
 export interface DrainEnv {
@@ -82,7 +122,6 @@ export function drainVariables(env: DrainEnv): Record<string, string> {
   };
 }
 
-type Handler = (event: unknown, context: { getRemainingTimeInMillis(): number }) => Promise<DrainResult>;
 
 export interface Invocation {
   readonly result: DrainResult;
@@ -90,101 +129,103 @@ export interface Invocation {
   /** The EMF record the drain printed (SqsCalls, Released ...). */
   readonly metrics: Record<string, number>;
   readonly wallMs: number;
+  /** The drain process's CPU during the invocation (module init excluded). */
+  readonly cpuMs: number;
+  readonly samples: readonly CpuSample[];
+  /** SQS calls by action, counted at node:http in the drain process (retries included). */
+  readonly sqsCalls: Record<string, number>;
+  readonly jenkinsPosts: number;
 }
 
 export interface RunningInvocation {
   readonly done: Promise<Invocation>;
   /** Makes getRemainingTimeInMillis() report `ms` from now on, as when a Lambda nears its timeout. */
   setRemainingMs(ms: number): void;
-  /** Gives up on a hung invocation: restores stdout and the environment; its promise is left pending. */
+  /** Gives up on a hung invocation: its process is killed and its promise rejects. */
   abandon(): void;
 }
 
 export interface LoadedDrain {
+  readonly pid: number;
   readonly initMs: number;
-  /** Lambda timeout is `timeoutMs` (the stack's default is 300 s). */
+  readonly initCpuMs: number;
+  /** Runs one event (Lambda runs one event per container at a time); the timeout defaults to 300 s. */
   start(options?: { timeoutMs?: number; event?: unknown }): RunningInvocation;
+  stop(): Promise<void>;
 }
 
-function withEnvironment(variables: Record<string, string>, output: string[]) {
-  const saved: Record<string, string | undefined> = {};
-  const originalStdout = process.stdout.write;
-  const sink = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    output.push(...chunk.toString().split('\n').filter(Boolean));
-    const cb = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
-    cb?.();
-    return true;
-  }) as typeof process.stdout.write;
-  let isSet = false;
-  return {
-    set() {
-      if (isSet) return;
-      isSet = true;
-      for (const key of Object.keys(variables)) saved[key] = process.env[key];
-      Object.assign(process.env, variables);
-      process.stdout.write = sink;
-    },
-    restore() {
-      if (!isSet) return;
-      isSet = false;
-      process.stdout.write = originalStdout;
-      for (const [key, value] of Object.entries(saved)) {
-        if (value === undefined) delete process.env[key];
-        else process.env[key] = value;
-      }
-    },
+type ChildMessage =
+  | { type: 'ready'; initMs: number; initCpuMs: number }
+  | {
+    type: 'done'; result?: DrainResult; error?: string; wallMs: number; cpuMs: number; samples: CpuSample[];
+    calls: { jenkinsPosts: number; sqs: Record<string, number> };
   };
-}
 
-/** Requires a fresh copy of the bundle (module init runs again) with `env` set. */
-export function loadDrain(env: DrainEnv): LoadedDrain {
-  const variables = drainVariables(env);
+const CHILD = path.join(__dirname, '..', 'drain-child.cjs');
+
+/** BENCH_DRAIN_NODE_ARGS: Node options for the drain processes, e.g. `--cpu-prof --cpu-prof-dir /tmp/prof`. */
+const execArgv = (process.env.BENCH_DRAIN_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
+/** Starts a fresh drain process (module init runs) with `env` set; resolves once the bundle is loaded. */
+export async function loadDrain(env: DrainEnv, variant: DrainVariant = { kind: 'tree' }): Promise<LoadedDrain> {
+  const bundle = drainBundle(variant);
+  const child: ChildProcess = track(fork(CHILD, [bundle], {
+    env: { PATH: process.env.PATH, ...drainVariables(env) },
+    execArgv,
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    serialization: 'advanced',
+  }));
   const output: string[] = [];
-  const scope = withEnvironment(variables, output);
-  const file = drainBundle();
-  let handler: Handler;
-  let initMs: number;
-  scope.set();
-  try {
-    delete require.cache[file];
-    const t0 = performance.now();
-    handler = (require(file) as { handler: Handler }).handler;
-    initMs = performance.now() - t0;
-  } finally {
-    scope.restore();
-  }
+  createInterface({ input: child.stdout! }).on('line', (line) => output.push(line));
+  let onDone: ((m: Extract<ChildMessage, { type: 'done' }>) => void) | undefined;
+  let onExit: ((why: string) => void) | undefined;
+  child.on('message', (raw) => {
+    const m = raw as ChildMessage;
+    if (m.type === 'done') onDone?.(m);
+  });
+  child.once('exit', (code, signal) => onExit?.(`the drain process exited (${code ?? signal})`));
+  const ready = await new Promise<Extract<ChildMessage, { type: 'ready' }>>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as Extract<ChildMessage, { type: 'ready' }>));
+    child.once('exit', (code) => reject(new Error(`the drain process exited while loading the bundle (${code})`)));
+  });
   let active = false;
   return {
-    initMs,
+    pid: child.pid!,
+    initMs: ready.initMs,
+    initCpuMs: ready.initCpuMs,
     start(options = {}) {
-      if (active) throw new Error('this drain copy is already running (Lambda runs one event per container)');
+      if (active) throw new Error('this drain is already running (Lambda runs one event per container)');
       active = true;
-      let deadline = Date.now() + (options.timeoutMs ?? 300_000);
       const from = output.length;
-      const started = performance.now();
-      scope.set();
-      const done = (async (): Promise<Invocation> => {
-        try {
-          const result = await handler(options.event ?? { source: 'aws.events', 'detail-type': 'Scheduled Event' }, {
-            getRemainingTimeInMillis: () => deadline - Date.now(),
-          });
-          const lines = output.slice(from);
-          return { result, output: lines, metrics: emfOf(lines), wallMs: performance.now() - started };
-        } finally {
-          scope.restore();
+      const done = new Promise<Invocation>((resolve, reject) => {
+        onExit = (why) => reject(new Error(why));
+        onDone = (m) => {
           active = false;
-        }
-      })();
+          // Let the last stdout lines (the run summary, the EMF record) arrive.
+          setTimeout(() => {
+            if (m.error !== undefined || !m.result) return reject(new Error(`the drain invocation failed: ${m.error}`));
+            const lines = output.slice(from);
+            resolve({
+              result: m.result, output: lines, metrics: emfOf(lines), wallMs: m.wallMs, cpuMs: m.cpuMs, samples: m.samples,
+              sqsCalls: m.calls.sqs, jenkinsPosts: m.calls.jenkinsPosts,
+            });
+          }, 50);
+        };
+      });
+      child.send({ cmd: 'invoke', event: options.event ?? { source: 'aws.events', 'detail-type': 'Scheduled Event' }, timeoutMs: options.timeoutMs ?? 300_000 });
       return {
         done,
-        setRemainingMs(ms) {
-          deadline = Date.now() + ms;
-        },
-        abandon() {
-          scope.restore();
-          active = false;
-        },
+        setRemainingMs: (ms) => child.send({ cmd: 'remaining', ms }),
+        abandon: () => child.kill('SIGKILL'),
       };
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.disconnect();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(timer);
     },
   };
 }

@@ -10,6 +10,8 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { TEST_CREDENTIALS, TEST_REGION } from '../../__tests__/support/fauxqs';
+import { startLocalstack } from '../../__tests__/support/localstack';
+import { installLocalstack } from '../../__tests__/support/localstack-install';
 
 const children = new Set<ChildProcess>();
 
@@ -27,7 +29,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-function track(child: ChildProcess): ChildProcess {
+export function track(child: ChildProcess): ChildProcess {
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
@@ -53,7 +55,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
-export function cpuSecondsOf(pid: number): number {
+export function cpuSecondsOf(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the ")" of the command name: state is field 3, utime 14, stime 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -67,14 +70,19 @@ export function ownCpuSeconds(): number {
   return (u.user + u.system) / 1e6;
 }
 
-export interface FauxqsProcess {
+/** The SQS emulator the bench runs against (fauxqs by default; see sqsEmulatorFromEnvironment). */
+export interface SqsEmulatorProcess {
+  /** Short key for results.json: fauxqs, localstack or external. */
+  readonly key: string;
+  readonly name: string;
   readonly endpoint: string;
-  readonly pid: number;
+  /** Its process id when the bench can read its CPU time; undefined for an emulator started elsewhere. */
+  readonly pid?: number;
   readonly sqs: SQSClient;
   stop(): Promise<void>;
 }
 
-export async function startFauxqsProcess(): Promise<FauxqsProcess> {
+export async function startFauxqsProcess(): Promise<SqsEmulatorProcess> {
   const script = path.resolve(__dirname, '..', '..', '__tests__', 'support', 'fauxqs-server.mjs');
   const child = track(spawn(process.execPath, [script], { stdio: ['pipe', 'pipe', 'inherit'] }));
   const endpoint = await withTimeout(
@@ -86,16 +94,45 @@ export async function startFauxqsProcess(): Promise<FauxqsProcess> {
     15000,
     'starting fauxqs',
   );
+  return emulator('fauxqs', 'fauxqs 1.9.2', endpoint, child.pid, () => stopChild(child));
+}
+
+function emulator(key: string, name: string, endpoint: string, pid: number | undefined, stop: () => Promise<void> = async () => undefined): SqsEmulatorProcess {
   const sqs = new SQSClient({ endpoint, region: TEST_REGION, credentials: TEST_CREDENTIALS, useQueueUrlAsEndpoint: false });
   return {
-    endpoint,
-    pid: child.pid!,
-    sqs,
+    key, name, endpoint, pid, sqs,
     async stop() {
       sqs.destroy();
-      await stopChild(child);
+      await stop();
     },
   };
+}
+
+/**
+ * BENCH_SQS_ENDPOINT=http://127.0.0.1:<port> runs every scenario against an SQS emulator that is
+ * already listening there (for example LocalStack, which returns several messages of one
+ * repository per receive where fauxqs returns one); BENCH_SQS_PID=<pid> lets the bench read its
+ * CPU time; BENCH_SQS_NAME names it in the report. Unset: a fauxqs child process.
+ */
+export async function sqsEmulatorFromEnvironment(): Promise<SqsEmulatorProcess> {
+  const endpoint = process.env.BENCH_SQS_ENDPOINT;
+  if (!endpoint) return startFauxqsProcess();
+  const url = new URL(endpoint);
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) throw new Error(`BENCH_SQS_ENDPOINT must be a loopback URL, got ${endpoint}`);
+  const pid = process.env.BENCH_SQS_PID ? Number(process.env.BENCH_SQS_PID) : undefined;
+  return emulator('external', process.env.BENCH_SQS_NAME ?? `SQS emulator at ${url.host}`, endpoint.replace(/\/+$/, ''), pid);
+}
+
+/**
+ * LocalStack 2026.3.0 (__tests__/support/localstack.ts), which returns several messages of one
+ * repository per receive, as SQS does. Installed into .venv/localstack on first use (the tests'
+ * globalSetup does the same). Its CPU is not read: it runs as a process group of its own.
+ */
+export async function startLocalstackEmulator(): Promise<SqsEmulatorProcess> {
+  installLocalstack();
+  const ls = await startLocalstack();
+  ls.sqs.destroy();
+  return emulator('localstack', 'LocalStack 2026.3.0', ls.endpoint, undefined, () => ls.stop());
 }
 
 /** What the Jenkins child reports per webhook POST (bodies stay in the child). */
@@ -122,6 +159,8 @@ export interface JenkinsProcess {
   acceptedCount(): Promise<number>;
   /** Resolves once `count` webhooks were answered 200 (pushed by the child, no polling). */
   whenAccepted(count: number, timeoutMs: number): Promise<void>;
+  /** Forgets the deliveries so far (maxInFlight is not reset: compute it from the records); optionally a new service time. */
+  reset(serviceTimeMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -130,6 +169,7 @@ type ChildMessage =
   | { type: 'snapshot'; id: number; snapshot: JenkinsSnapshot }
   | { type: 'reached'; count: number }
   | { type: 'count'; id: number; accepted: number; received: number }
+  | { type: 'reset'; id: number }
   | { type: 'error'; message: string };
 
 /** The loopback Jenkins in its own process, so its work does not share the drain's event loop. */
@@ -153,6 +193,7 @@ export async function startJenkinsProcess(options: { secret: string; serviceTime
         if (message.type === 'ready') resolve(message.url);
         else if (message.type === 'snapshot') pending.get(message.id)?.(message.snapshot);
         else if (message.type === 'count') counts.get(message.id)?.(message.accepted);
+        else if (message.type === 'reset') counts.get(message.id)?.(0);
         else if (message.type === 'reached') {
           lastReached = Math.max(lastReached, message.count);
           for (const w of reachedWaiters.filter((x) => x.count <= lastReached)) w.resolve();
@@ -193,6 +234,21 @@ export async function startJenkinsProcess(options: { secret: string; serviceTime
         }),
         15000,
         'Jenkins count',
+      );
+    },
+    reset(serviceTimeMs) {
+      const id = nextId++;
+      lastReached = 0;
+      return withTimeout(
+        new Promise<void>((resolve) => {
+          counts.set(id, () => {
+            counts.delete(id);
+            resolve();
+          });
+          child.send({ cmd: 'reset', id, serviceTimeMs });
+        }),
+        15000,
+        'Jenkins reset',
       );
     },
     whenAccepted(count, timeoutMs) {

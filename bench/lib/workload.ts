@@ -5,6 +5,7 @@
  */
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Edge } from '../../__tests__/support/edge';
+import { queueDepth } from '../../__tests__/support/fauxqs';
 import { githubDelivery, type Delivery } from '../../__tests__/support/webhooks';
 import type { DeliveryRecord } from './procs';
 
@@ -65,16 +66,28 @@ export async function enqueueThroughEdge(edge: Edge, webhooks: readonly SentWebh
   return { ms: performance.now() - t0, captured };
 }
 
-/** Copies captured envelopes into another queue (SendMessageBatch, order kept per group). */
-export async function replicate(sqs: SQSClient, queueUrl: string, messages: readonly CapturedMessage[]): Promise<void> {
+/**
+ * Copies captured envelopes into another queue (SendMessageBatch, order kept per group).
+ * `dedupSuffix` lets the same envelopes into the same queue again within SQS's 5-minute
+ * deduplication window.
+ */
+export async function replicate(sqs: SQSClient, queueUrl: string, messages: readonly CapturedMessage[], dedupSuffix = ''): Promise<void> {
   for (let start = 0; start < messages.length; start += 10) {
     const chunk = messages.slice(start, start + 10);
     const result = await sqs.send(new SendMessageBatchCommand({
       QueueUrl: queueUrl,
-      Entries: chunk.map((m, i) => ({ Id: String(i), MessageBody: m.MessageBody, MessageGroupId: m.MessageGroupId, MessageDeduplicationId: m.MessageDeduplicationId })),
+      Entries: chunk.map((m, i) => ({ Id: String(i), MessageBody: m.MessageBody, MessageGroupId: m.MessageGroupId, MessageDeduplicationId: m.MessageDeduplicationId === undefined ? undefined : `${m.MessageDeduplicationId}${dedupSuffix}` })),
     }));
     if ((result.Failed ?? []).length > 0) throw new Error(`SendMessageBatch failed: ${JSON.stringify(result.Failed)}`);
   }
+}
+
+/** Adds one copy of the backlog to a queue (several copies need different `suffix`es). */
+export async function fill(sqs: SQSClient, queueUrl: string, messages: readonly CapturedMessage[], suffix = ''): Promise<void> {
+  const before = (await queueDepth(sqs, queueUrl)).visible;
+  await replicate(sqs, queueUrl, messages, suffix);
+  const after = (await queueDepth(sqs, queueUrl)).visible;
+  if (after - before !== messages.length) throw new Error(`expected ${messages.length} more queued in ${queueUrl}, found ${before} then ${after}`);
 }
 
 export interface DeliveryCheck {

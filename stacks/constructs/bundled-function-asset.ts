@@ -24,6 +24,14 @@ export function bundleOptions(entry: string, outfile: string) {
     minify: true,
     sourcemap: false,
     legalComments: 'none' as const,
+    // The AWS SDK's ES module builds (package.json "module") let esbuild drop every command and
+    // schema the drain does not use; their CommonJS "main" builds are one file each, kept whole
+    // (@aws-sdk/client-ssm alone was 204 KB). About 40% less code to load at every cold start;
+    // CPU per webhook stays the same within the bench's noise (paired ratio 1.02 over 9 rounds).
+    mainFields: ['module', 'main'],
+    // Those builds load a few Node built-ins with import(); as require() they also run where
+    // dynamic import is unavailable (the tests load the bundle in a vm context).
+    supported: { 'dynamic-import': false },
     // Bundling the pinned AWS SDK (rather than the runtime's copy) keeps behaviour reproducible.
     logLevel: 'warning' as const,
   };

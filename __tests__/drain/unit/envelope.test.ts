@@ -142,6 +142,10 @@ describe('encodeEnvelope / decodeEnvelope', () => {
     ['b', 'ab$=', 'b is not base64'],
     ['b', 'a===', 'b is not base64'],
     ['b', 12, 'b is not base64'],
+    // Node's decoder would take these (URL-safe letters, a line break, non-zero padding bits): the check must not.
+    ['b', 'ab-_', 'b is not base64'],
+    ['b', 'QUJD\nQUJD', 'b is not base64'],
+    ['b', 'QR==', 'b is not base64'],
     ['h', [['QQ==', '!!!!']], 'h[0][1] is not base64'],
     ['q', [['Q', 'QQ==']], 'q[0][0] is not base64'],
   ])('when field %s holds bad base64 (%j), the message names the field', (field, value, message) => {
