@@ -146,12 +146,13 @@ export function drainScenarios(backend: SqsBackend): void {
     });
 
     it('at its deadline mid-batch the drain stops starting webhooks, leaves the rest visible, and a later run delivers them in order', async () => {
-      // Each webhook may take HTTP_TIMEOUT_MS x MAX_ATTEMPTS + backoff = 2250 ms, plus a 3000 ms margin:
-      // with 6 s left there is room for about 0.75 s of sending. One receive brings a batch spanning
+      // Each webhook may take HTTP_TIMEOUT_MS x MAX_ATTEMPTS + backoff = 5250 ms, plus a 3000 ms margin:
+      // with 9 s left there is room for about 0.75 s of sending. One receive brings a batch spanning
       // eight repositories; two workers at 300 ms a delivery cannot finish it before the deadline.
-      const c = await cell('deadline', { serviceTimeMs: 300, extra: { HTTP_TIMEOUT_MS: '500', MAX_ATTEMPTS: '3', CONCURRENCY: '2' } });
+      // The timeout is five times Jenkins' 300 ms, so a loaded machine does not time out (and resend) a POST.
+      const c = await cell('deadline', { serviceTimeMs: 300, extra: { HTTP_TIMEOUT_MS: '1500', MAX_ATTEMPTS: '3', CONCURRENCY: '2' } });
       const sent = await enqueue(c, 24, 8);
-      const first = await invoke(c, { remainingMs: 6000 });
+      const first = await invoke(c, { remainingMs: 9000 });
       const stats = first.result.stats!;
       expect(first.result.action).toBe('released');
       expect(stats.released).toBeLessThan(24);
