@@ -5,12 +5,12 @@
  * after the queue's visibility timeout).
  */
 import { runAgent } from './agent';
-import { totalBackoffMs } from './core/retry';
+import { worstCaseSendMs } from './core/retry';
 import { createDrainRuntime } from './runtime';
 
 const runtime = createDrainRuntime();
 let stopping = false;
-const stopWithinMs = runtime.settings.httpTimeoutMs * runtime.settings.maxAttempts + totalBackoffMs(runtime.settings.maxAttempts) + 10_000;
+const stopWithinMs = worstCaseSendMs(runtime.settings.httpTimeoutMs, runtime.settings.maxAttempts) + 10_000;
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {

@@ -4,7 +4,7 @@
  * looks again every couple of seconds, so an operator's open is acted on within seconds.
  */
 import type { DrainRuntime } from './runtime';
-import { totalBackoffMs } from './core/retry';
+import { worstCaseSendMs } from './core/retry';
 import { errorMessage } from '../shared/error-message';
 
 export interface AgentOptions {
@@ -27,7 +27,7 @@ export async function runAgent(runtime: DrainRuntime, stopRequested: () => boole
   const scheduleEveryMs = options.scheduleEveryMs ?? 60_000;
   const { settings } = runtime;
   // Receiving stops at maxRunMs; a webhook started just before must still finish all its attempts.
-  const runLengthMs = settings.maxRunMs + settings.httpTimeoutMs * settings.maxAttempts + totalBackoffMs(settings.maxAttempts) + 5000;
+  const runLengthMs = settings.maxRunMs + worstCaseSendMs(settings.httpTimeoutMs, settings.maxAttempts) + 5000;
   /** Short steps, so a stop request never waits out a whole pause. */
   const pause = async (ms: number) => {
     for (const end = now() + ms; !stopRequested() && now() < end; ) await sleep(Math.min(200, end - now()));

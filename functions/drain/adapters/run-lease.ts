@@ -16,17 +16,17 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { MAX_VISIBILITY_SECONDS } from '../core/hold';
 
 export const LEASE_GROUP = 'drain-run';
 /** SQS deletes a message 14 days after it was sent, held or not: renew well before. */
 export const LEASE_RENEW_AFTER_MS = 24 * 60 * 60 * 1000;
 /** Past the run's deadline, so the lease never frees while the run could still be sending. */
 export const LEASE_MARGIN_SECONDS = 5;
-const SQS_MAX_VISIBILITY_SECONDS = 43200;
 
 /** How long to keep the lease message invisible: the run's remaining time plus a margin. */
 export function leaseHoldSeconds(remainingMs: number): number {
-  return Math.min(SQS_MAX_VISIBILITY_SECONDS, Math.max(1, Math.ceil(remainingMs / 1000)) + LEASE_MARGIN_SECONDS);
+  return Math.min(MAX_VISIBILITY_SECONDS, Math.max(1, Math.ceil(remainingMs / 1000)) + LEASE_MARGIN_SECONDS);
 }
 
 /**

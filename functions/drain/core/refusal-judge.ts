@@ -60,7 +60,7 @@ export class RefusalJudge {
     run.webhooks += 1;
     run.repositories.add(repository);
     this.runs.set(kind, run);
-    if (kind !== 'signature' && !this.policy.untrusted?.has(kind) && this.isSystemic(run)) {
+    if (kind !== 'signature' && !this.isUntrusted(kind) && this.isSystemic(run)) {
       return { kind: 'systemic', reason: systemicReason(kind, run.webhooks, run.repositories.size) };
     }
     return { kind: 'park' };
@@ -90,11 +90,15 @@ export class RefusalJudge {
     const standsAlone = pending.size < this.policy.fromRepositories;
     if (this.acceptedAny) return standsAlone ? { kind: 'poison' } : { kind: 'park' };
     for (const [kind, run] of this.runs) {
-      if (kind !== 'signature' && this.policy.untrusted?.has(kind)) continue;
+      if (this.isUntrusted(kind)) continue;
       const enough = kind === 'signature' ? this.isSystemic(run) : run.repositories.size >= this.policy.fromRepositories;
       if (enough) return { kind: 'systemic', reason: systemicReason(kind, run.webhooks, run.repositories.size) };
     }
     return standsAlone && acceptedRecently ? { kind: 'poison' } : { kind: 'park' };
+  }
+
+  private isUntrusted(kind: RefusalKind): boolean {
+    return kind !== 'signature' && this.policy.untrusted?.has(kind) === true;
   }
 
   private isSystemic(run: Run): boolean {
@@ -121,11 +125,12 @@ function statusHint(status: number): string {
   return 'check Jenkins\' logs for why it refuses webhooks';
 }
 
-/** Every 3xx and 4xx except 408 and 429 (those are retried, not refusals). */
+/** 408 and 429 are retried, never refusals. */
+const isRefusalStatus = (status: number): boolean => status >= 300 && status <= 499 && status !== 408 && status !== 429;
+
+/** Every 3xx and 4xx except 408 and 429. */
 export function defaultRefusalStatuses(): Set<number> {
-  const statuses = new Set<number>();
-  for (let s = 300; s < 500; s += 1) if (s !== 408 && s !== 429) statuses.add(s);
-  return statuses;
+  return parseRefusalStatuses('3xx,4xx');
 }
 
 /**
@@ -138,11 +143,11 @@ export function parseRefusalStatuses(text: string): Set<number> {
     const range = /^([34])xx$/i.exec(raw);
     if (range) {
       const base = Number(range[1]) * 100;
-      for (let s = base; s < base + 100; s += 1) if (s !== 408 && s !== 429) statuses.add(s);
+      for (let s = base; s < base + 100; s += 1) if (isRefusalStatus(s)) statuses.add(s);
       continue;
     }
     const status = Number(raw);
-    if (!Number.isInteger(status) || status < 300 || status > 499 || status === 408 || status === 429) {
+    if (!Number.isInteger(status) || !isRefusalStatus(status)) {
       throw new Error(`${JSON.stringify(raw)} is not a refusal status (3xx or 4xx other than 408 and 429, or "3xx"/"4xx")`);
     }
     statuses.add(status);

@@ -3,6 +3,11 @@ export function backoffMs(attempt: number, baseMs = 250, capMs = 5000): number {
   return Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
 }
 
+/** The longest one webhook can take: every attempt timing out, plus the backoff between them. */
+export function worstCaseSendMs(httpTimeoutMs: number, maxAttempts: number): number {
+  return httpTimeoutMs * maxAttempts + totalBackoffMs(maxAttempts);
+}
+
 /** Total wait a webhook can spend in backoff over all its attempts. */
 export function totalBackoffMs(maxAttempts: number): number {
   let total = 0;

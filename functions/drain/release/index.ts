@@ -121,7 +121,8 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
   const processBatch = async (batch: GroupBatch) => {
     for (let i = batch.start; i < batch.messages.length; i += 1) {
       const message = batch.messages[i];
-      const rest = batch.messages.slice(i);
+      // This message and everything after it: only needed when the batch stops here.
+      const rest = () => batch.messages.slice(i);
       try {
         if (i === batch.start && batch.poisonHead) {
           await deadLetter(message, batch.poisonHead.status, batch.poisonHead.reason);
@@ -132,14 +133,14 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
           }
           stats.oldestAgeMs = Math.max(stats.oldestAgeMs, now() - message.sentAt);
           const delivery = await settleMessage(message);
-          if (delivery.kind === 'hold') return await holds.hold(rest, delivery.retryAfterMs, delivery.why);
-          if (delivery.kind === 'hand-back') return await holds.handBack(rest, delivery.why);
+          if (delivery.kind === 'hold') return await holds.hold(rest(), delivery.retryAfterMs, delivery.why);
+          if (delivery.kind === 'hand-back') return await holds.handBack(rest(), delivery.why);
           if (delivery.kind === 'refused' && !(await judgeRefusal(batch, i, delivery))) return;
         }
       } catch (error) {
         // e.g. the DLQ send failed: keep the message and everything after it.
         deps.log.error('could not process webhook; holding its repository', { ...ids(message), error: errorMessage(error) });
-        return await holds.hold(rest, undefined, 'processing error');
+        return await holds.hold(rest(), undefined, 'processing error');
       }
       // Deleted as soon as it is done: a later message of the repository failing must not re-send it.
       deletes.add([message]);
