@@ -204,6 +204,7 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
           break;
         }
         lastReceiveEmpty = messages.length === 0;
+        if (messages.length > 0) deps.received?.(messages);
         if (lastReceiveEmpty) {
           if (wait > 0) continue; // SQS already waited for us
           // Repositories locked by pending deletes unlock when those land: send them now.
