@@ -7,7 +7,9 @@ import { Testing } from 'cdktf';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamInstanceProfile } from '@cdktf/provider-aws/lib/iam-instance-profile';
 import { IamUser } from '@cdktf/provider-aws/lib/iam-user';
-import { DEFAULT_CONFIG, mergeConfig, validateConfig } from '../../stacks/config';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { DEFAULT_CONFIG, loadConfig, mergeConfig, validateConfig } from '../../stacks/config';
 import { jenkinsReachProblems } from '../../stacks/jenkins-reach';
 import { configProblems, onlyResourceOfType, parseReference, ref, resourcesOfType, synthStack, type SynthesizedStack } from '../support/synth';
 
@@ -229,5 +231,20 @@ describe('drain.mode validation and reach', () => {
     expect(problem).toMatch(/configure drain\.vpc.*"vpc": \{"subnetIds"/);
     expect(problem).toMatch(/run the drain as an agent next to Jenkins: "drain": \{"mode": "agent", "agent": \{"assumeRolePrincipals"/);
     expect(problem).not.toMatch(/later release/);
+  });
+});
+
+describe('the agent scan fixture', () => {
+  const root = path.resolve(__dirname, '..', '..');
+  const fixture = path.join(root, '__tests__', 'fixtures', 'spigot.agent.config.json');
+
+  it('when scripts/scan.sh synthesizes the agent fixture, it is a valid agent-mode config with a private Jenkins and every agent identity', () => {
+    const config = loadConfig(fixture);
+    expect(config.drain.mode).toBe('agent');
+    expect(config.drain.agent).toMatchObject({ instanceProfile: true, createUser: true, assumeRolePrincipals: [expect.stringMatching(/^arn:aws:iam::\d{12}:role\//)] });
+    expect(jenkinsReachProblems(config)).toEqual([]);
+    const scan = readFileSync(path.join(root, 'scripts', 'scan.sh'), 'utf8');
+    expect(scan).toContain(`AGENT_FIXTURE=${path.relative(root, fixture)}`);
+    expect(scan).toMatch(/SPIGOT_CONFIG="\$AGENT_FIXTURE"/);
   });
 });
