@@ -14,8 +14,8 @@ import { LazyClients, type Clients } from './clients';
 import { durationOption, sinceOption } from './duration';
 import { CliError, describeError, EXIT_NOT_OK, EXIT_OPERATIONAL, EXIT_USAGE, NotOkError, UsageError } from './errors';
 import { describeFilter, duration, formatCheck, formatDeadLetter, formatDlqList, formatDoctor, formatDrain, formatRedrive, formatJenkinsAnswer, formatRepositoryTrace, formatTrace, formatSetState, formatSmoke, formatStatus } from './format';
-import { resolveResources, type DiscoveryFlags, type ResourceKey, type TerraformRunner } from './resources';
-import { resolveStack, type StackRef } from './stack';
+import { resolveResources, type DiscoveryContext, type DiscoveryFlags, type ResourceKey, type TerraformRunner } from './resources';
+import { NO_STACK_MESSAGE, resolveStack, type StackRef } from './stack';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -93,6 +93,7 @@ export function buildProgram(io: CliIo, clients: Clients, onStack: (stack: Stack
     .option('--webhook-url <url>', 'public webhook URL (SPIGOT_WEBHOOK_URL)')
     .option('--drain-status-parameter <name>', 'SSM parameter the drain records its last run in (SPIGOT_DRAIN_STATUS_PARAMETER)')
     .option('--alarm-topic-arn <arn>', 'SNS topic the alarms notify (SPIGOT_ALARM_TOPIC_ARN; doctor only)')
+    .option('--lease-queue-url <url>', 'run lease queue URL (SPIGOT_LEASE_QUEUE_URL; agent only, without an agent_environment output)')
     .option('--route <route>', 'which route of the webhook_urls output to use, e.g. /github-webhook/')
     .option('--stack <name>', 'operate this stack instead of the one spigot.config.json names (SPIGOT_STACK)')
     .option('--region <region>', "AWS region (default: the config's region for its stack, else the AWS default chain)")
@@ -100,28 +101,26 @@ export function buildProgram(io: CliIo, clients: Clients, onStack: (stack: Stack
     .option('--outputs-file <file>', 'saved `terraform output -json` to read instead of running terraform')
     .addHelpText('after', RESOURCE_HELP);
 
+  /** How every command finds its stack's resources (cli/resources.ts). */
+  const discovery = (command: Command): DiscoveryContext => {
+    const flags = command.optsWithGlobals<DiscoveryFlags & { region?: string }>();
+    const stack = resolveStack(flags, io.env, io.cwd);
+    onStack(stack, stack?.region ?? flags.region);
+    return {
+      flags,
+      env: io.env,
+      cwd: io.cwd,
+      runTerraform: io.runTerraform,
+      progress,
+      stack,
+      queueUrlOf: async (name) => (await import('./queue-url')).queueUrlByName(clients.sqs, name, stack!),
+    };
+  };
   const resources = async <K extends ResourceKey, O extends ResourceKey = never>(
     command: Command,
     keys: readonly K[],
     optional: readonly O[] = [],
-  ): Promise<Record<K, string> & Partial<Record<O, string>>> => {
-    const flags = command.optsWithGlobals<DiscoveryFlags & { region?: string }>();
-    const stack = resolveStack(flags, io.env, io.cwd);
-    onStack(stack, stack?.region ?? flags.region);
-    return resolveResources(
-      keys,
-      {
-        flags,
-        env: io.env,
-        cwd: io.cwd,
-        runTerraform: io.runTerraform,
-        progress,
-        stack,
-        queueUrlOf: async (name) => (await import('./queue-url')).queueUrlByName(clients.sqs, name, stack!),
-      },
-      optional,
-    );
-  };
+  ): Promise<Record<K, string> & Partial<Record<O, string>>> => resolveResources(keys, discovery(command), optional);
 
   program
     .command('status')
@@ -371,11 +370,44 @@ export function buildProgram(io: CliIo, clients: Clients, onStack: (stack: Stack
     .command('env')
     .description('print the stack\'s resources as `export` lines for a shell: eval "$(npx spigot env)" pins a session to this stack and sets what the runbook\'s aws commands use')
     .action(async (_options: object, command: Command) => {
-      const r = await resources(command, ['parameterName', 'queueUrl', 'dlqUrl', 'functionName'], ['drainStatusParameterName', 'drainLogGroup', 'accessLogGroup']);
+      // No functionName in agent mode (cli/resources.ts): the line is then left out.
+      const r = await resources(command, ['parameterName', 'queueUrl', 'dlqUrl'], ['functionName', 'drainStatusParameterName', 'drainLogGroup', 'accessLogGroup']);
       const flags = command.optsWithGlobals<DiscoveryFlags & { region?: string }>();
       const stack = resolveStack(flags, io.env, io.cwd);
       const { envLines } = await import('./commands/env');
       out(envLines(stack, stack?.region ?? flags.region ?? io.env.AWS_REGION, r).join('\n'));
+    });
+
+  program
+    .command('agent')
+    .description(
+      'run the drain as an agent next to Jenkins (outbound only: SQS and SSM over HTTPS, and Jenkins): the Lambda\'s drain, one run after ' +
+        'another under the same run lease, until SIGTERM or SIGINT, which hand back what was not sent and exit 0. Its environment is the ' +
+        'stack\'s agent_environment output (drain.mode "agent"; --outputs-file or --state-dir, else terraform output in cdktf.out/stacks/<stack>), ' +
+        'else built from spigot.config.json and the stack\'s resources; AWS credentials come from the default chain (the agent role, ' +
+        'instance profile or user). --print-env prints that environment instead, for a systemd EnvironmentFile or docker run --env-file',
+    )
+    .option('--print-env', 'print the environment as KEY=VALUE lines and exit (no secrets: secret parameter names only)')
+    .action(async (options: { printEnv?: boolean }, command: Command) => {
+      const ctx = discovery(command);
+      if (ctx.stack === undefined && ctx.flags.outputsFile === undefined && ctx.flags.stateDir === undefined) throw new UsageError(NO_STACK_MESSAGE);
+      const [{ stackOutputs }, agent, { configPath }] = await Promise.all([import('./resources'), import('./commands/agent'), import('../stacks/config')]);
+      const loaded = await stackOutputs(ctx);
+      let env = agent.environmentFromOutputs(loaded.outputs, ctx.flags.outputsFile ?? 'the Terraform outputs');
+      if (env === undefined) {
+        const config = agent.configForAgent(ctx.stack?.name, configPath(io.env, io.cwd), loaded.why);
+        env = agent.environmentFromConfig(config.name, config, await resources(command, ['queueUrl', 'dlqUrl', 'parameterName', 'drainStatusParameterName', 'leaseQueueUrl']));
+      }
+      if (options.printEnv) {
+        out(agent.envFileLines(env).join('\n'));
+        return;
+      }
+      progress(`spigot agent: releasing to ${env.JENKINS_URL} from ${env.QUEUE_URL}; SIGTERM or Ctrl-C stops it`);
+      // The stack's values win; the SDK reads region and endpoints from process.env.
+      Object.assign(process.env, io.env, env);
+      const [{ createDrainRuntime }, { runAgentProcess }] = await Promise.all([import('../functions/drain/runtime'), import('../functions/drain/agent-process')]);
+      const code = await runAgentProcess(createDrainRuntime(process.env), process.env);
+      if (code !== 0) throw new CliError('the agent stopped after an error (see its last log lines)');
     });
 
   program

@@ -11,6 +11,8 @@
  *   5. for the webhook URL and the alarm topic (ids AWS assigns do not follow from names): `terraform output -json`
  *      in cdktf.out/stacks/<stack> when that directory exists
  * Terraform is never run for an optional resource alone (a command works without it).
+ * A stack whose drain runs as an agent (drain.mode "agent" in its config, or an `agent_environment` output)
+ * has no drain function: its name is never derived, and a command that needs it says why instead.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -27,7 +29,8 @@ export type ResourceKey =
   | 'drainStatusParameterName'
   | 'drainLogGroup'
   | 'accessLogGroup'
-  | 'alarmTopicArn';
+  | 'alarmTopicArn'
+  | 'leaseQueueUrl';
 
 interface ResourceSpec {
   readonly what: string;
@@ -52,6 +55,8 @@ export const RESOURCES: Readonly<Record<ResourceKey, ResourceSpec>> = {
   drainLogGroup: { what: 'drain log group', flag: '--drain-log-group', env: 'SPIGOT_DRAIN_LOG_GROUP', output: 'drain_log_group' },
   accessLogGroup: { what: 'API access log group', flag: '--access-log-group', env: 'SPIGOT_ACCESS_LOG_GROUP', output: 'access_log_group' },
   alarmTopicArn: { what: 'alarm topic ARN', flag: '--alarm-topic-arn', env: 'SPIGOT_ALARM_TOPIC_ARN', output: 'alarm_topic_arn' },
+  // Only `spigot agent` without an agent_environment output needs it; no output names it, the name follows from the stack.
+  leaseQueueUrl: { what: 'run lease queue URL', flag: '--lease-queue-url', env: 'SPIGOT_LEASE_QUEUE_URL', output: 'lease_queue_url' },
 };
 
 /** The global options as commander hands them over. */
@@ -65,6 +70,7 @@ export interface DiscoveryFlags {
   readonly drainLogGroup?: string;
   readonly accessLogGroup?: string;
   readonly alarmTopicArn?: string;
+  readonly leaseQueueUrl?: string;
   /** Route whose URL `webhook_urls` should give, e.g. `/github-webhook/`. */
   readonly route?: string;
   readonly stack?: string;
@@ -112,6 +118,8 @@ const flagValue = (flags: DiscoveryFlags, key: ResourceKey): string | undefined 
       return flags.accessLogGroup;
     case 'alarmTopicArn':
       return flags.alarmTopicArn;
+    case 'leaseQueueUrl':
+      return flags.leaseQueueUrl;
   }
 };
 
@@ -197,6 +205,9 @@ async function loadOutputs(ctx: DiscoveryContext, stateDir: string | undefined):
 /** Resources no Terraform output names: they always follow from the stack's name. */
 const NAME_ONLY: ReadonlySet<ResourceKey> = new Set(['drainLogGroup', 'accessLogGroup']);
 
+/** Resources that follow from the stack's name only through a call (sqs:GetQueueUrl). */
+const LOOKED_UP: ReadonlySet<ResourceKey> = new Set(['queueUrl', 'dlqUrl', 'leaseQueueUrl']);
+
 /** A resource as it follows from the stack's name; undefined for the webhook URL (not derivable). */
 async function fromStack(stack: StackRef, key: ResourceKey, ctx: DiscoveryContext): Promise<string | undefined> {
   const names = stackNames(stack.name);
@@ -206,11 +217,13 @@ async function fromStack(stack: StackRef, key: ResourceKey, ctx: DiscoveryContex
     case 'drainStatusParameterName':
       return names.drainStatusParameterName;
     case 'functionName':
-      return names.functionName;
+      return stack.drainMode === 'agent' ? undefined : names.functionName;
     case 'queueUrl':
       return ctx.queueUrlOf?.(names.queueName);
     case 'dlqUrl':
       return ctx.queueUrlOf?.(names.dlqName);
+    case 'leaseQueueUrl':
+      return ctx.queueUrlOf?.(names.leaseQueueName);
     case 'drainLogGroup':
       return names.drainLogGroup;
     case 'accessLogGroup':
@@ -246,6 +259,23 @@ function fromOutputs(outputs: TerraformOutputs, key: ResourceKey, flags: Discove
   return typeof first === 'string' ? first : undefined;
 }
 
+/** The output a drain.mode "agent" stack has, and a Lambda stack does not. */
+export const AGENT_ENVIRONMENT_OUTPUT = 'agent_environment';
+
+export const agentModeMessage = (stack: string | undefined, source: string): string =>
+  `${stack === undefined ? 'this stack' : `stack ${stack}`} runs the drain as an agent (drain.mode "agent", per ${source}), so it has no drain Lambda ` +
+  'to invoke or probe: the agent runs continuously next to Jenkins (`npx spigot agent`), and `spigot status` shows its last run. ' +
+  'If the stack does have a drain function, pass --function NAME';
+
+/**
+ * The Terraform outputs the CLI would read for this stack (--outputs-file, --state-dir, else
+ * cdktf.out/stacks/<stack> when it exists), or why there are none.
+ */
+export async function stackOutputs(ctx: DiscoveryContext): Promise<{ outputs?: TerraformOutputs; why?: string }> {
+  const stateDir = nonEmpty(ctx.flags.stateDir) ?? (ctx.stack ? defaultStateDir(ctx.stack.name) : undefined);
+  return loadOutputs(ctx, stateDir);
+}
+
 const joinAnd = (items: readonly string[]): string =>
   items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 
@@ -277,11 +307,13 @@ export async function resolveResources<K extends ResourceKey, O extends Resource
   const explicit = ctx.flags.outputsFile !== undefined || explicitStateDir !== undefined;
   let why: string | undefined;
   let outputsLack: ResourceKey[] | undefined;
+  let agentOutputs = false;
   const fromOutputsOf = async (stateDir: string | undefined, list: ReadonlyArray<K | O>) => {
     const loaded = await loadOutputs(ctx, stateDir);
     why = loaded.why;
     if (loaded.outputs === undefined) return;
     const outputs = loaded.outputs;
+    agentOutputs = AGENT_ENVIRONMENT_OUTPUT in outputs;
     await fill(list, (key) => fromOutputs(outputs, key, ctx.flags));
     outputsLack = missing(list);
   };
@@ -295,12 +327,15 @@ export async function resolveResources<K extends ResourceKey, O extends Resource
     const derivable = (key: ResourceKey): boolean => !explicit || NAME_ONLY.has(key);
     // Optional resources only when they cost no call (names), required ones whatever it takes.
     await fill(missing(keys).filter(derivable), (key) => fromStack(stack, key, ctx));
-    await fill(missing(optional).filter((key) => derivable(key) && key !== 'queueUrl' && key !== 'dlqUrl'), (key) => fromStack(stack, key, ctx));
+    await fill(missing(optional).filter((key) => derivable(key) && !LOOKED_UP.has(key)), (key) => fromStack(stack, key, ctx));
     if (!explicit && missing().length > 0) await fromOutputsOf(defaultStateDir(stack.name), missing(all));
   }
 
   const left = missing();
   if (left.length === 0) return found as Result;
+  if (left.includes('functionName' as K) && (stack?.drainMode === 'agent' || agentOutputs)) {
+    throw new UsageError(agentModeMessage(stack?.name, stack?.drainMode === 'agent' ? stack.source : 'its Terraform outputs'));
+  }
   if (stack === undefined && !explicit) throw new UsageError(NO_STACK_MESSAGE);
 
   const specs = left.map((key) => RESOURCES[key]);

@@ -19,6 +19,8 @@ export interface StackRef {
   readonly region?: string;
   /** Where the name came from, for messages: `--stack`, `SPIGOT_STACK` or the config file's path. */
   readonly source: string;
+  /** The config's drain.mode, when the stack is the config's; undefined when unknown. */
+  readonly drainMode?: 'lambda' | 'agent';
 }
 
 export interface StackNames {
@@ -27,6 +29,7 @@ export interface StackNames {
   readonly functionName: string;
   readonly queueName: string;
   readonly dlqName: string;
+  readonly leaseQueueName: string;
   readonly drainLogGroup: string;
   readonly accessLogGroup: string;
 }
@@ -38,6 +41,7 @@ export function stackNames(stack: string): StackNames {
     functionName: drainFunctionName(stack),
     queueName: `${stack}-buffer.fifo`,
     dlqName: `${stack}-dlq.fifo`,
+    leaseQueueName: `${stack}-drain-lease.fifo`,
     drainLogGroup: drainLogGroupName(stack),
     accessLogGroup: `/aws/apigateway/${stack}/access`,
   };
@@ -52,9 +56,10 @@ interface ConfigStack {
   readonly file: string;
   readonly name: string;
   readonly region: string;
+  readonly drainMode: 'lambda' | 'agent';
 }
 
-/** Only `name` and `region` of the config, with synth's defaults; the rest is synth's business. */
+/** Only `name`, `region` and `drain.mode` of the config, with synth's defaults; the rest is synth's business. */
 function readConfigStack(env: NodeJS.ProcessEnv, cwd: string): ConfigStack | undefined {
   const file = configPath(env, cwd);
   if (file === undefined) return undefined;
@@ -65,14 +70,15 @@ function readConfigStack(env: NodeJS.ProcessEnv, cwd: string): ConfigStack | und
     const why = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     throw new UsageError(`cannot read the stack's name from ${file}${env.SPIGOT_CONFIG ? ' (SPIGOT_CONFIG)' : ''}: ${why}`);
   }
-  const config = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as { name?: unknown; region?: unknown };
+  const config = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as { name?: unknown; region?: unknown; drain?: { mode?: unknown } };
   const field = (key: 'name' | 'region'): string => {
     const value = config[key];
     if (value === undefined) return DEFAULT_CONFIG[key];
     if (typeof value !== 'string' || value.trim() === '') throw new UsageError(`${file}: "${key}" must be a non-empty string`);
     return value.trim();
   };
-  return { file, name: field('name'), region: field('region') };
+  const drainMode = config.drain?.mode === 'agent' ? 'agent' : 'lambda';
+  return { file, name: field('name'), region: field('region'), drainMode };
 }
 
 export interface StackFlags {
@@ -93,8 +99,9 @@ export function resolveStack(flags: StackFlags, env: NodeJS.ProcessEnv, cwd: str
   }
   if (picked !== undefined) {
     const source = nonEmpty(flags.stack) !== undefined ? '--stack' : 'SPIGOT_STACK';
-    return { name: picked, region: region ?? (config?.name === picked ? config.region : undefined), source };
+    const own = config?.name === picked ? config : undefined;
+    return { name: picked, region: region ?? own?.region, source, drainMode: own?.drainMode };
   }
   if (config === undefined) return undefined;
-  return { name: config.name, region: region ?? config.region, source: config.file };
+  return { name: config.name, region: region ?? config.region, source: config.file, drainMode: config.drainMode };
 }

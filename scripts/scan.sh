@@ -13,11 +13,14 @@
 #   endpoints) into a temporary directory and scans it too, so the VPC resources are checked.
 #   CKV_AWS_117 ("Lambda in a VPC") is skipped only for stacks whose drain has no vpc_config;
 #   on the VPC stack it runs and must pass.
+# - Also synthesizes __tests__/fixtures/spigot.agent.config.json (drain.mode "agent" with every agent
+#   identity: assumed role, instance profile, user in a group) and scans it with the stacks without a VPC.
+# - SPIGOT_CHECKOV_VENV overrides where checkov is installed (default .venv/checkov).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CHECKOV_VERSION=3.3.30
-VENV=.venv/checkov
+VENV=${SPIGOT_CHECKOV_VENV:-.venv/checkov}
 CHECKOV="$VENV/bin/checkov"
 
 if [ "$("$CHECKOV" --version 2>/dev/null || true)" != "$CHECKOV_VERSION" ]; then
@@ -42,7 +45,10 @@ trap 'rm -rf "$scan_root"' EXIT
 VPC_FIXTURE=__tests__/fixtures/spigot.vpc.config.json
 echo "scan: synthesizing $VPC_FIXTURE" >&2
 SPIGOT_CONFIG="$VPC_FIXTURE" CDKTF_OUTDIR="$scan_root/vpc-synth" npx tsx main.ts >/dev/null
-node - "$scan_root" cdktf.out/stacks/*/cdk.tf.json "$scan_root"/vpc-synth/stacks/*/cdk.tf.json <<'EOF'
+AGENT_FIXTURE=__tests__/fixtures/spigot.agent.config.json
+echo "scan: synthesizing $AGENT_FIXTURE" >&2
+SPIGOT_CONFIG="$AGENT_FIXTURE" CDKTF_OUTDIR="$scan_root/agent-synth" npx tsx main.ts >/dev/null
+node - "$scan_root" cdktf.out/stacks/*/cdk.tf.json "$scan_root"/vpc-synth/stacks/*/cdk.tf.json "$scan_root"/agent-synth/stacks/*/cdk.tf.json <<'EOF'
 const fs = require('node:fs');
 const path = require('node:path');
 const [root, ...files] = process.argv.slice(2);
@@ -55,6 +61,13 @@ for (const file of files) {
   for (const id of Object.keys(doc.data?.aws_iam_policy_document ?? {})) {
     if (!keyPolicies.has(`\${data.aws_iam_policy_document.${id}.json}`)) {
       console.error(`scan: data.aws_iam_policy_document.${id} is not a KMS key policy; .checkov.yaml's CKV_AWS_109/111/356 skips assume it is. Review them.`);
+      process.exit(1);
+    }
+  }
+  // .checkov.yaml skips CKV_AWS_273 (IAM users) for the opt-in agent user only; refuse any other user.
+  for (const [id, user] of Object.entries(doc.resource?.aws_iam_user ?? {})) {
+    if (!String(user.name).endsWith('-drain-agent')) {
+      console.error(`scan: aws_iam_user.${id} is not the drain agent's opt-in user; .checkov.yaml's CKV_AWS_273 skip assumes it is. Review it.`);
       process.exit(1);
     }
   }

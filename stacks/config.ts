@@ -93,7 +93,49 @@ export interface DrainVpcConfig {
   readonly endpoints?: boolean | readonly EndpointService[];
 }
 
+/** Where the drain runs (README "Where does your Jenkins live?"). */
+export const DRAIN_MODES = ['lambda', 'agent'] as const;
+export type DrainMode = (typeof DRAIN_MODES)[number];
+/** How the agent publishes its per-run metrics: EMF lines on stdout, or PutMetricData calls. */
+export const METRICS_SINKS = ['emf', 'cloudwatch'] as const;
+export type MetricsSink = (typeof METRICS_SINKS)[number];
+
+/**
+ * Who runs the agent and how it reports, with drain.mode "agent". At least one identity
+ * (assumeRolePrincipals, instanceProfile or createUser) must be chosen.
+ */
+export interface DrainAgentConfig {
+  /**
+   * IAM role or user ARNs (or an account's `arn:aws:iam::<account>:root`) that may assume the
+   * agent role, e.g. the role of the host or the cluster workload that runs the agent. @default []
+   */
+  readonly assumeRolePrincipals?: readonly string[];
+  /** Also create an EC2 instance profile for the role, for an agent on an EC2 host. @default false */
+  readonly instanceProfile?: boolean;
+  /**
+   * Also create an IAM user (in a group with the same policy) for a host outside AWS. Terraform
+   * creates no access key (it would sit in the state): create one with `aws iam create-access-key`.
+   * @default false
+   */
+  readonly createUser?: boolean;
+  /**
+   * METRICS_SINK in the agent_environment output: "cloudwatch" (PutMetricData, which the role is
+   * allowed for the Spigot namespace only) works wherever stdout goes; "emf" needs the agent's
+   * stdout shipped to CloudWatch Logs with EMF extraction (docker's awslogs driver with
+   * awslogs-format=json/emf, or the CloudWatch agent). @default "cloudwatch"
+   */
+  readonly metricsSink?: MetricsSink;
+}
+
 export interface DrainConfig {
+  /**
+   * "lambda": a scheduled Lambda (in Lambda's network, or in drain.vpc). "agent": no Lambda and
+   * no schedule; the same drain runs as a process next to Jenkins (`npx spigot agent`, or the
+   * image in deploy/agent) with the role this stack creates. @default "lambda"
+   */
+  readonly mode: DrainMode;
+  /** The agent's identity and metrics, with mode "agent". @default undefined */
+  readonly agent?: DrainAgentConfig;
   /** EventBridge schedule expression. @default "rate(1 minute)" */
   readonly schedule: string;
   /** Lambda timeout; the queue's visibility timeout is derived from it. @default 300 */
@@ -222,6 +264,7 @@ export const DEFAULT_CONFIG: SpigotConfig = {
   logRetentionDays: 365,
   maxReceiveCount: 100,
   drain: {
+    mode: 'lambda',
     schedule: 'rate(1 minute)',
     timeoutSeconds: 300,
     memoryMb: 512,
@@ -381,8 +424,9 @@ function checkDrainMemory(c: Checker, memoryMb: Json, concurrency: Json): void {
 }
 
 function checkDrain(c: Checker, d: Record<string, Json>): void {
-  const known = { ...DEFAULT_CONFIG.drain, ratePerSecond: 0, reservedConcurrency: 0, autoReopenAfterHealthyProbes: 0, credentialsParameterName: '', webhookSecretParameterName: '', vpc: 0 };
+  const known = { ...DEFAULT_CONFIG.drain, ratePerSecond: 0, reservedConcurrency: 0, autoReopenAfterHealthyProbes: 0, credentialsParameterName: '', webhookSecretParameterName: '', vpc: 0, agent: 0 };
   c.unknownKeys(d, known, 'drain.');
+  checkDrainMode(c, d);
   c.text(d.schedule, 'drain.schedule', /^(rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)|cron\(\S+( \S+){5}\))$/,
     'must be an EventBridge schedule such as "rate(1 minute)", "rate(5 minutes)" or "cron(0/2 * * * ? *)"');
   c.int(d.timeoutSeconds, 'drain.timeoutSeconds', 30, 900);
@@ -423,6 +467,41 @@ function checkDrain(c: Checker, d: Record<string, Json>): void {
       && d.httpTimeoutMs * d.maxAttempts > (d.timeoutSeconds * 1000) / 2) {
     c.fail('drain.httpTimeoutMs', 'times drain.maxAttempts must fit in half of drain.timeoutSeconds, so a webhook being sent never outlives its visibility timeout; lower one or raise drain.timeoutSeconds');
   }
+}
+
+const IAM_PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(root|role\/[\w+=,.@\/-]{1,512}|user\/[\w+=,.@\/-]{1,512})$/;
+
+/** drain.mode, and drain.agent with what it needs (and only with mode "agent"). */
+function checkDrainMode(c: Checker, d: Record<string, Json>): void {
+  if (d.mode !== 'lambda' && d.mode !== 'agent') {
+    c.fail('drain.mode', `must be "lambda" (the drain Lambda, the default) or "agent" (the drain as a process next to Jenkins, for a Jenkins no Lambda reaches: README "Behind a firewall (agent)"), got ${JSON.stringify(d.mode)}`);
+    return;
+  }
+  const example = '"drain": {"mode": "agent", "agent": {"assumeRolePrincipals": ["arn:aws:iam::123456789012:role/jenkins-host"]}}';
+  if (d.mode === 'lambda') {
+    if (d.agent !== undefined) c.fail('drain.agent', `only applies with drain.mode "agent": remove it, or set ${example}`);
+    return;
+  }
+  if (d.vpc !== undefined) c.fail('drain.vpc', 'puts the drain Lambda in a VPC, and drain.mode "agent" has no Lambda: remove drain.vpc (the agent already runs where it reaches Jenkins), or use drain.mode "lambda"');
+  if (d.reservedConcurrency !== undefined) c.fail('drain.reservedConcurrency', 'reserves Lambda concurrency, and drain.mode "agent" has no Lambda: remove it (the run lease keeps agents to one at a time)');
+  const agent = d.agent;
+  const identity = `needs an identity for the agent: "assumeRolePrincipals" (ARNs of the roles or users that run it), "instanceProfile": true (an agent on EC2) or "createUser": true (a host outside AWS), e.g. ${example}`;
+  if (agent === undefined) {
+    c.fail('drain.agent', `drain.mode "agent" ${identity}`);
+    return;
+  }
+  if (!c.section(agent, 'drain.agent', { assumeRolePrincipals: 0, instanceProfile: 0, createUser: 0, metricsSink: 0 })) return;
+  const principals = agent.assumeRolePrincipals;
+  if (principals !== undefined) {
+    if (!Array.isArray(principals)) c.fail('drain.agent.assumeRolePrincipals', `must be a list of IAM ARNs such as ["arn:aws:iam::123456789012:role/jenkins-host"], got ${JSON.stringify(principals)}`);
+    else principals.forEach((arn, i) => c.text(arn, `drain.agent.assumeRolePrincipals[${i}]`, IAM_PRINCIPAL_ARN, 'must be an IAM role or user ARN such as "arn:aws:iam::123456789012:role/jenkins-host" (or an account\'s "arn:aws:iam::123456789012:root")'));
+  }
+  for (const flag of ['instanceProfile', 'createUser'] as const) {
+    if (agent[flag] !== undefined && typeof agent[flag] !== 'boolean') c.fail(`drain.agent.${flag}`, `must be true or false, got ${JSON.stringify(agent[flag])}`);
+  }
+  if (agent.metricsSink !== undefined) c.oneOf(agent.metricsSink, 'drain.agent.metricsSink', METRICS_SINKS);
+  const chosen = (Array.isArray(principals) && principals.length > 0) || agent.instanceProfile === true || agent.createUser === true;
+  if (!chosen) c.fail('drain.agent', identity);
 }
 
 /** EC2 ids: a prefix and 8 (older resources) or 17 lower-case hex digits. */

@@ -4,6 +4,8 @@
  *
  * Outside a VPC the drain Lambda only reaches public addresses, so a Jenkins on a private address
  * or a private DNS name would fail every probe: the spigot closes itself and nothing is released.
+ * The agent (drain.mode "agent") runs next to Jenkins, so any address is its to reach; the http://
+ * refusal still applies to it, since the path from the agent to Jenkins may cross a network too.
  */
 import { isIP } from 'node:net';
 import { ConfigError, type SpigotConfig } from './config';
@@ -87,9 +89,9 @@ export function jenkinsReachProblems(config: SpigotConfig): string[] {
     );
   }
   const reason = privateHostReason(config.jenkinsUrl);
-  if (reason && config.drain.vpc === undefined) {
+  if (reason && config.drain.mode === 'lambda' && config.drain.vpc === undefined) {
     problems.push(
-      `jenkinsUrl: ${config.jenkinsUrl} is ${reason}, which the drain Lambda cannot reach from outside your network, so every probe would fail and nothing would be released. Either configure drain.vpc, so the drain runs in the VPC that reaches Jenkins: "drain": {"vpc": {"subnetIds": ["subnet-...", "subnet-..."], "vpcId": "vpc-..."}} (${where}); or run the drain as an agent next to Jenkins (drain.mode "agent", coming in a later release). See README "Where does your Jenkins live?".`,
+      `jenkinsUrl: ${config.jenkinsUrl} is ${reason}, which the drain Lambda cannot reach from outside your network, so every probe would fail and nothing would be released. Either configure drain.vpc, so the drain runs in the VPC that reaches Jenkins: "drain": {"vpc": {"subnetIds": ["subnet-...", "subnet-..."], "vpcId": "vpc-..."}}; or run the drain as an agent next to Jenkins: "drain": {"mode": "agent", "agent": {"assumeRolePrincipals": ["arn:aws:iam::<account>:role/<the host's role>"]}} (${where}). See README "Where does your Jenkins live?".`,
     );
   }
   return problems;

@@ -5,6 +5,8 @@ import type { SpigotConfig } from './config';
 import { assertJenkinsReachable } from './jenkins-reach';
 import { BufferQueue } from './constructs/buffer-queue';
 import { CustomDomain } from './constructs/custom-domain';
+import { DrainAgent } from './constructs/drain-agent';
+import type { DrainCoreOptions } from './constructs/drain-core';
 import { DrainFunction } from './constructs/drain-function';
 import { DrainNetwork } from './constructs/drain-network';
 import { drainLogGroupName } from './resource-names';
@@ -27,7 +29,8 @@ export class SpigotStack extends TerraformStack {
   readonly api: WebhookApi;
   readonly buffer: BufferQueue;
   readonly spigot: SpigotParameter;
-  readonly drain: DrainFunction;
+  /** The drain Lambda (drain.mode "lambda"), or the agent's identity (drain.mode "agent"). */
+  readonly drain: DrainFunction | DrainAgent;
   readonly operations: Operations;
   readonly domain?: CustomDomain;
   readonly rateLimit?: SourceRateLimit;
@@ -72,7 +75,7 @@ export class SpigotStack extends TerraformStack {
     if (config.drain.vpc) {
       this.drainNetwork = new DrainNetwork(this, 'drain-network', { name: config.name, region: config.region, jenkinsUrl: config.jenkinsUrl, vpc: config.drain.vpc });
     }
-    this.drain = new DrainFunction(this, 'drain', {
+    const drain: DrainCoreOptions = {
       name: config.name,
       region: config.region,
       accountId,
@@ -89,8 +92,11 @@ export class SpigotStack extends TerraformStack {
       logRetentionDays: config.logRetentionDays,
       drain: config.drain,
       untrustedRefusalStatuses: untrustedRefusalStatuses(sourcePolicy, config.drain),
-      vpc: this.drainNetwork,
-    });
+    };
+    // validateConfig guarantees drain.agent in agent mode.
+    this.drain = config.drain.mode === 'agent'
+      ? new DrainAgent(this, 'drain', { ...drain, agent: config.drain.agent! })
+      : new DrainFunction(this, 'drain', { ...drain, vpc: this.drainNetwork });
     if (config.waf) {
       this.rateLimit = new SourceRateLimit(this, 'waf', { name: config.name, stageArn: this.api.stage.arn, ratePer5Minutes: config.waf.ratePer5Minutes });
     }
@@ -107,7 +113,7 @@ export class SpigotStack extends TerraformStack {
       stageName: STAGE_NAME,
       queueName: this.buffer.queue.name,
       deadLetterQueueName: this.buffer.deadLetterQueue.name,
-      drainFunctionName: this.drain.function.functionName,
+      drain: this.drain instanceof DrainFunction ? { mode: 'lambda', functionName: this.drain.function.functionName } : { mode: 'agent' },
       accessLogGroupName: this.api.accessLogGroup.name,
       waf: this.rateLimit?.metricNames,
       alarms: config.alarms,
@@ -127,11 +133,12 @@ export class SpigotStack extends TerraformStack {
       dlq_url: [this.buffer.deadLetterQueue.url, 'Dead-letter queue URL'],
       spigot_parameter_name: [this.spigot.parameter.name, 'SSM parameter holding open/closed'],
       drain_status_parameter_name: [this.spigot.drainStatus.name, 'SSM parameter holding the last drain run summary'],
-      drain_function_name: [this.drain.function.functionName, 'Drain Lambda function name'],
+      ...(this.drain instanceof DrainFunction ? { drain_function_name: [this.drain.function.functionName, 'Drain Lambda function name'] as [string, string] } : {}),
       alarm_topic_arn: [this.operations.topic.arn, 'SNS topic that receives the alarms'],
       api_invoke_url: [this.api.stage.invokeUrl, 'Base invoke URL of the webhook API'],
     };
     for (const [name, [value, description]] of Object.entries(outputs)) new TerraformOutput(this, name, { value, description });
+    if (this.drain instanceof DrainAgent) this.agentOutputs(this.drain);
     if (this.drainNetwork?.securityGroup) {
       new TerraformOutput(this, 'drain_security_group_id', { value: this.drainNetwork.securityGroup.id, description: "The drain's security group: admit it in Jenkins' security group on Jenkins' port" });
     }
@@ -145,5 +152,17 @@ export class SpigotStack extends TerraformStack {
           : `Create a CNAME for ${config.domain?.name} to this name (or an alias A record to it in Route 53)`,
       });
     }
+  }
+
+  /** What `spigot agent`, `--print-env` and whoever sets the agent up need; nothing secret. */
+  private agentOutputs(agent: DrainAgent): void {
+    new TerraformOutput(this, 'agent_role_arn', { value: agent.role.arn, description: 'Role the drain agent runs as (assume it, or use the instance profile or user)' });
+    if (agent.instanceProfile) {
+      new TerraformOutput(this, 'agent_instance_profile_name', { value: agent.instanceProfile.name, description: 'EC2 instance profile with the agent role, for an agent on EC2' });
+    }
+    if (agent.user) {
+      new TerraformOutput(this, 'agent_user_name', { value: agent.user.name, description: 'IAM user for an agent outside AWS: create its key with aws iam create-access-key --user-name <this>' });
+    }
+    new TerraformOutput(this, 'agent_environment', { value: agent.environment, description: 'Environment of the drain agent (npx spigot agent --print-env); secret parameter names only, never values' });
   }
 }

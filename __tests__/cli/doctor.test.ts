@@ -3,7 +3,7 @@
  * Lambda/API Gateway control plane whose drain function is the real drain bundle (probe-only mode),
  * a loopback Jenkins, and the synthesized edge answering the webhook route.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -135,6 +135,24 @@ describe('spigot doctor', () => {
     // Probe-only: the drain probed Jenkins and released nothing.
     expect(jenkins.deliveries).toHaveLength(0);
     expect(plane.requests).toContain(`POST /2015-03-31/functions/${FUNCTION}/invocations`);
+  });
+
+  it('when the stack runs the drain as an agent, doctor needs no drain function: the Lambda checks say why they do not apply and nothing is invoked', async () => {
+    writeConfig({ backend: S3_BACKEND, drain: { mode: 'agent', agent: { createUser: true } } });
+    const withFunction = JSON.parse(readFileSync(outputsFile, 'utf8')) as Record<string, unknown>;
+    delete withFunction.drain_function_name;
+    writeFileSync(outputsFile, JSON.stringify({ ...withFunction, agent_environment: { value: { QUEUE_URL: queues.queueUrl } } }));
+    const requestsBefore = plane.requests.length;
+    const { code, report, byName } = await doctor();
+    expect(code).toBe(0);
+    expect(report.checks.map((c) => `${c.phase} ${c.check} ${c.status}`)).toEqual([
+      'before config ok', 'before region ok', 'before credentials ok', 'before lambda concurrency ok', 'before api gateway logging role ok',
+      'before state backend ok', 'after outputs ok', 'after spigot parameter ok', 'after alarm topic ok', 'after drain reaches jenkins warn', 'after webhook route ok',
+    ]);
+    expect(byName['lambda concurrency'].detail).toBe('drain.mode "agent": no drain Lambda, so no concurrency to reserve');
+    expect(byName.outputs.detail).toMatch(/^all 6 resources found \(drain agent, webhook /);
+    expect(byName['drain reaches jenkins'].detail).toMatch(/^not checked: drain\.mode "agent" has no Lambda to probe from: the agent probes Jenkins before every run/);
+    expect(plane.requests.slice(requestsBefore).filter((r) => r.includes('/invocations') || r.includes('/concurrency'))).toEqual([]);
   });
 
   it('when Jenkins is down, the drain\'s own probe says so and doctor exits 1', async () => {

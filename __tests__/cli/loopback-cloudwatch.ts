@@ -9,6 +9,9 @@
  *   name; StartTime/EndTime are epoch seconds (JSON numbers). SigV4 is not checked.
  * - success: 200, JSON `{MetricDataResults: [{Id, Label, Timestamps: [epoch seconds], Values, StatusCode}], Messages}`.
  * - error: 4xx/5xx, body `{"__type": "<Code>", "message": "..."}` plus `x-amzn-query-error: <Code>;Sender`.
+ * - PutMetricData (the drain's METRICS_SINK=cloudwatch): the same protocol, target
+ *   `GraniteServiceVersion20100801.PutMetricData`, JSON `{Namespace, MetricData: [{MetricName, Dimensions, Timestamp
+ *   (epoch seconds), Value, Unit}]}`; answered 200 `{}`, and recorded.
  *
  * CloudWatch Logs (@aws-sdk/client-cloudwatch-logs@3.1169.0: AwsJson1_1Protocol, serviceTarget Logs_20140328):
  * - request: `POST /`, `X-Amz-Target: Logs_20140328.FilterLogEvents`, `Content-Type: application/x-amz-json-1.1`,
@@ -53,8 +56,16 @@ export interface LogsQuery {
   readonly filterPattern?: string;
 }
 
+/** One PutMetricData request as received. */
+export interface PutMetricDataCall {
+  readonly namespace: string;
+  readonly datums: ReadonlyArray<{ MetricName: string; Value: number; Unit?: string; Timestamp?: number; Dimensions?: Array<{ Name: string; Value: string }> }>;
+}
+
 export interface LoopbackCloudWatch {
   readonly endpoint: string;
+  /** Every PutMetricData request, in order (also the failed ones). */
+  readonly putMetricData: PutMetricDataCall[];
   /** Every FilterLogEvents call (one per page), in order. */
   readonly logQueries: LogsQuery[];
   /** Appends events to a log group (creating it). */
@@ -72,6 +83,7 @@ export interface LoopbackCloudWatch {
 export async function startLoopbackCloudWatch(): Promise<LoopbackCloudWatch> {
   const series = new Map<string, readonly Datapoint[]>();
   const queries: MetricQuery[] = [];
+  const putMetricData: PutMetricDataCall[] = [];
   let failure: CloudWatchFailure | null = null;
 
   const logGroups = new Map<string, LogEvent[]>();
@@ -94,16 +106,26 @@ export async function startLoopbackCloudWatch(): Promise<LoopbackCloudWatch> {
         filterLogEvents(res, JSON.parse(text) as LogsQuery & { nextToken?: string });
         return;
       }
-      if (req.method !== 'POST' || target !== 'GraniteServiceVersion20100801.GetMetricData') {
+      const action = /^GraniteServiceVersion20100801\.(GetMetricData|PutMetricData)$/.exec(target)?.[1];
+      if (req.method !== 'POST' || action === undefined) {
         replyError(res, 400, 'InvalidAction', `loopback CloudWatch does not implement ${target}`);
         return;
       }
+      if (action === 'PutMetricData') {
+        const input = JSON.parse(text) as { Namespace: string; MetricData: PutMetricDataCall['datums'] };
+        putMetricData.push({ namespace: input.Namespace, datums: input.MetricData });
+      }
       if (failure === 'denied') {
-        replyError(res, 403, 'AccessDenied', 'User: arn:aws:iam::123456789012:user/test is not authorized to perform: cloudwatch:GetMetricData');
+        replyError(res, 403, 'AccessDenied', `User: arn:aws:iam::123456789012:user/test is not authorized to perform: cloudwatch:${action}`);
         return;
       }
       if (failure === 'unavailable') {
         replyError(res, 500, 'InternalServiceFault', 'internal failure');
+        return;
+      }
+      if (action === 'PutMetricData') {
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
+        res.end('{}');
         return;
       }
       const input = JSON.parse(text) as {
@@ -199,6 +221,7 @@ export async function startLoopbackCloudWatch(): Promise<LoopbackCloudWatch> {
   return {
     endpoint: `http://127.0.0.1:${port}`,
     queries,
+    putMetricData,
     logQueries,
     putLogEvents: (name, events) => void logGroups.set(name, [...(logGroups.get(name) ?? []), ...events]),
     setLogsFailure: (next) => void (logsFailure = next),

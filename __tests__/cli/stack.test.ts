@@ -147,7 +147,7 @@ describe('stack names', () => {
     const names = stackNames('acme-ci');
     const values = (type: string, key: string): unknown[] => Object.values(resourcesOfType(parsed, type)).map((r) => r[key]);
     expect(values('aws_ssm_parameter', 'name')).toEqual(expect.arrayContaining([names.parameterName, names.drainStatusParameterName]));
-    expect(values('aws_sqs_queue', 'name')).toEqual(expect.arrayContaining([names.queueName, names.dlqName]));
+    expect(values('aws_sqs_queue', 'name')).toEqual(expect.arrayContaining([names.queueName, names.dlqName, names.leaseQueueName]));
     expect(values('aws_lambda_function', 'function_name')).toContain(names.functionName);
     expect(values('aws_cloudwatch_log_group', 'name')).toEqual(expect.arrayContaining([names.drainLogGroup, names.accessLogGroup]));
   });

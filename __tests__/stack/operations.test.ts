@@ -1,4 +1,4 @@
-import { maxRunSeconds } from '../../stacks/constructs/drain-function';
+import { maxRunSeconds } from '../../stacks/drain-environment';
 import { ConfigError, DEFAULT_CONFIG, mergeConfig, validateConfig } from '../../stacks/config';
 import { onlyResourceOfType, resourcesOfType, synthStack } from '../support/synth';
 

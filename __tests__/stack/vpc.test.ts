@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError, DEFAULT_CONFIG, mergeConfig, validateConfig } from '../../stacks/config';
-import { VPC_NETWORK_INTERFACE_ACTIONS } from '../../stacks/constructs/drain-function';
+import { VPC_NETWORK_INTERFACE_ACTIONS } from '../../stacks/constructs/drain-core';
 import { drainVpcWarnings, jenkinsPort, jenkinsReachProblems, privateHostReason } from '../../stacks/jenkins-reach';
 import { configProblems, onlyResourceOfType, parseReference, ref, resourcesOfType, synthStack, type SynthesizedStack } from '../support/synth';
 

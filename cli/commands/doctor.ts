@@ -44,8 +44,11 @@ export interface DoctorReport {
   readonly checks: readonly CheckResult[];
 }
 
-/** Every output the CLI and the checks below need. */
-const DEPLOYED: readonly ResourceKey[] = ['queueUrl', 'dlqUrl', 'parameterName', 'functionName', 'webhookUrl', 'drainStatusParameterName', 'alarmTopicArn'];
+/** Every output the CLI and the checks below need (a drain.mode "agent" stack has no drain function). */
+const deployed = (agent: boolean): readonly ResourceKey[] =>
+  ['queueUrl', 'dlqUrl', 'parameterName', ...(agent ? [] : ['functionName' as const]), 'webhookUrl', 'drainStatusParameterName', 'alarmTopicArn'];
+const isAgent = (config: SpigotConfig | undefined): boolean => config?.drain.mode === 'agent';
+const AGENT_PROBE = 'drain.mode "agent" has no Lambda to probe from: the agent probes Jenkins before every run where it runs; `spigot status` shows its last run and the agent\'s log says why a probe failed';
 
 export async function doctor(clients: Clients, options: DoctorOptions): Promise<DoctorReport> {
   const checks: CheckResult[] = [];
@@ -106,7 +109,8 @@ async function beforeChecks(clients: Clients, config: SpigotConfig | undefined, 
     return { status: 'ok', detail: 'AWS credentials work (lambda:GetAccountSettings answered)' };
   });
 
-  if (account === undefined || config === undefined) skip('before', 'lambda concurrency', account === undefined ? 'no account settings' : 'no valid config');
+  if (isAgent(config)) await run('before', 'lambda concurrency', () => ({ status: 'ok', detail: 'drain.mode "agent": no drain Lambda, so no concurrency to reserve' }));
+  else if (account === undefined || config === undefined) skip('before', 'lambda concurrency', account === undefined ? 'no account settings' : 'no valid config');
   else {
     const { limit, unreserved } = account;
     const want = config.drain.reservedConcurrency;
@@ -139,9 +143,10 @@ async function drainReservation(clients: Clients, stack: string): Promise<number
 
 async function afterChecks(clients: Clients, config: SpigotConfig | undefined, options: DoctorOptions, run: Run, skip: Skip): Promise<void> {
   let r: Record<ResourceKey, string> | undefined;
+  const keys = deployed(isAgent(config));
   await run('after', 'outputs', async () => {
-    r = await options.resolve(DEPLOYED);
-    return { status: 'ok', detail: `all ${DEPLOYED.length} resources found (function ${r.functionName}, webhook ${r.webhookUrl})` };
+    r = await options.resolve(keys);
+    return { status: 'ok', detail: `all ${keys.length} resources found (${isAgent(config) ? 'drain agent' : `function ${r.functionName}`}, webhook ${r.webhookUrl})` };
   });
   if (r === undefined) {
     for (const check of ['spigot parameter', 'alarm topic', 'drain reaches jenkins', 'webhook route']) skip('after', check, 'outputs missing');
@@ -162,7 +167,8 @@ async function afterChecks(clients: Clients, config: SpigotConfig | undefined, o
     return subscriptionsVerdict(Number(a.SubscriptionsConfirmed ?? 0), Number(a.SubscriptionsPending ?? 0));
   });
 
-  await run('after', 'drain reaches jenkins', async () => {
+  if (isAgent(config)) skip('after', 'drain reaches jenkins', AGENT_PROBE);
+  else await run('after', 'drain reaches jenkins', async () => {
     const answer = await clients.lambda.send(new InvokeCommand({
       FunctionName: resources.functionName,
       InvocationType: 'RequestResponse',

@@ -10,7 +10,8 @@ export interface EnvResources {
   readonly parameterName: string;
   readonly queueUrl: string;
   readonly dlqUrl: string;
-  readonly functionName: string;
+  /** Undefined for a drain.mode "agent" stack, which has no drain function. */
+  readonly functionName?: string;
   readonly drainStatusParameterName?: string;
   readonly drainLogGroup?: string;
   readonly accessLogGroup?: string;

@@ -13,7 +13,8 @@ import { RunLease, leaseSettings } from './adapters/run-lease';
 import { SpigotSwitch, readSecret } from './adapters/spigot-switch';
 import { SenderTrust } from './core/sender-trust';
 import { lastRunRecord, probeJenkins, runDrain, type DrainResult, type DrainSecrets, type DrainTrigger } from './drain';
-import { publishMetrics } from './metrics';
+import type { CloudWatchMetrics, MetricsPublisher } from './adapters/cloudwatch-metrics';
+import { publishMetrics, type MetricValues } from './metrics';
 import type { DrainMemory, ReleaseLog } from './release';
 import { readSettings, type DrainSettings } from './settings';
 import { errorMessage } from '../shared/error-message';
@@ -45,13 +46,25 @@ export interface DrainRuntime {
   readonly log: ReleaseLog;
   run(trigger: DrainTrigger, options: RunOptions): Promise<DrainResult | SkippedRun>;
   probeOnly(): Promise<ProbeOnlyResult>;
-  /** Frees sockets so a process can exit. */
-  close(): void;
+  /** Sends metrics still held, then frees sockets so a process can exit. */
+  close(): Promise<void>;
 }
 
 // Calls are bounded: a stalled connection must not hold the run past its time budget.
 const AWS_CALL_LIMITS = { connectionTimeout: 3000, requestTimeout: 10000, throwOnRequestTimeout: true };
 const SECRET_TTL_MS = 5 * 60 * 1000;
+
+/** EMF lines on stdout, or PutMetricData (its SDK client loaded only then, so the Lambda's start stays as it was). */
+function metricsPublisher(settings: DrainSettings, log: ReleaseLog): MetricsPublisher & { close(): void } {
+  if (settings.metricsSink === 'emf') {
+    return { publish: (values) => publishMetrics(settings.metricsNamespace, settings.metricsStack, values), flush: async () => {}, close: () => {} };
+  }
+  const { CloudWatchClient } = require('@aws-sdk/client-cloudwatch') as typeof import('@aws-sdk/client-cloudwatch');
+  const { CloudWatchMetrics: Publisher } = require('./adapters/cloudwatch-metrics') as { CloudWatchMetrics: typeof CloudWatchMetrics };
+  const client = new CloudWatchClient({ requestHandler: AWS_CALL_LIMITS });
+  const publisher = new Publisher(client, settings.metricsNamespace, settings.metricsStack, log, settings.metricsFlushMs);
+  return { publish: (values) => publisher.publish(values), flush: () => publisher.flush(), close: () => client.destroy() };
+}
 
 export function createDrainRuntime(env: Record<string, string | undefined> = process.env): DrainRuntime {
   // Read once: a bad environment fails here, loudly, before any message moves.
@@ -73,6 +86,7 @@ export function createDrainRuntime(env: Record<string, string | undefined> = pro
   const queue = new BufferQueueClient(sqs, settings.queueUrl, settings.deadLetterQueueUrl);
   const spigot = new SpigotSwitch(ssm, settings.spigotParameterName);
   const jenkins = new JenkinsClient(settings.jenkinsUrl, settings.concurrency);
+  const metrics = metricsPublisher(settings, log);
   const leaseConfig = leaseSettings(env);
   const lease = leaseConfig.queueUrl ? new RunLease(sqs, leaseConfig.queueUrl) : undefined;
   // Outlive a run: which repositories the secret verified, when Jenkins last accepted a webhook.
@@ -119,7 +133,10 @@ export function createDrainRuntime(env: Record<string, string | undefined> = pro
       throw error;
     }
     const s = result.stats;
-    publishMetrics(settings.metricsNamespace, settings.metricsStack, {
+    metrics.publish({
+      // Every run that got the lease, open or closed: the agent's heartbeat (alarm agent-heartbeat-missing).
+      Runs: 1,
+      RunErrors: 0,
       SpigotOpen: result.spigot === 'open' ? 1 : 0,
       AutoCloses: result.action === 'auto-closed' ? 1 : 0,
       // Jenkins up but refusing webhooks from several repositories: a broken plugin, proxy or secret.
@@ -141,21 +158,31 @@ export function createDrainRuntime(env: Record<string, string | undefined> = pro
     return result;
   }
 
+  async function leasedRun(trigger: DrainTrigger, options: RunOptions): Promise<DrainResult | SkippedRun> {
+    if (!lease) return drainOnce(trigger, options);
+    const held = await lease.acquire(leaseConfig.waitSeconds, options.remainingMs);
+    if (!held) {
+      log.info('another drain run holds the run lease; this run does nothing', { trigger });
+      return { skipped: true, reason: 'another drain run is in progress' };
+    }
+    try {
+      return await drainOnce(trigger, options);
+    } finally {
+      // Not released (SQS down): it frees itself when this run's deadline passes.
+      await held.release().catch((error: unknown) => log.warn('could not release the run lease', { error: errorMessage(error) }));
+    }
+  }
+
   return {
     settings,
     log,
     async run(trigger, options) {
-      if (!lease) return drainOnce(trigger, options);
-      const held = await lease.acquire(leaseConfig.waitSeconds, options.remainingMs);
-      if (!held) {
-        log.info('another drain run holds the run lease; this run does nothing', { trigger });
-        return { skipped: true, reason: 'another drain run is in progress' };
-      }
       try {
-        return await drainOnce(trigger, options);
-      } finally {
-        // Not released (SQS down): it frees itself when this run's deadline passes.
-        await held.release().catch((error: unknown) => log.warn('could not release the run lease', { error: errorMessage(error) }));
+        return await leasedRun(trigger, options);
+      } catch (error) {
+        // The run failed before it could report (the lease, SQS or SSM unreachable; a bug): alarm agent-run-errors.
+        metrics.publish({ Runs: 1, RunErrors: 1 } satisfies MetricValues);
+        throw error;
       }
     },
     async probeOnly() {
@@ -165,7 +192,9 @@ export function createDrainRuntime(env: Record<string, string | undefined> = pro
       log.info('probe-only run', { healthy: health.healthy, reason: health.reason });
       return { probeOnly: true, healthy: health.healthy, reason: health.reason, probe, durationMs: Date.now() - startedAt };
     },
-    close() {
+    async close() {
+      await metrics.flush();
+      metrics.close();
       jenkins.close();
       sqs.destroy();
       ssm.destroy();

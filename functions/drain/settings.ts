@@ -42,7 +42,14 @@ export interface DrainSettings {
   readonly logLevel: LogLevel;
   readonly metricsNamespace: string;
   readonly metricsStack: string;
+  /** "emf": a metric line on stdout per run; "cloudwatch": PutMetricData. */
+  readonly metricsSink: MetricsSinkName;
+  /** With "cloudwatch": how long datums are held before one PutMetricData sends them (0: every run). */
+  readonly metricsFlushMs: number;
 }
+
+export type MetricsSinkName = 'emf' | 'cloudwatch';
+const METRICS_SINKS: readonly MetricsSinkName[] = ['emf', 'cloudwatch'];
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 const LOG_LEVELS: readonly LogLevel[] = ['DEBUG', 'INFO', 'WARN', 'ERROR'];
@@ -91,6 +98,8 @@ export function readSettings(env: Env = process.env): DrainSettings {
   }
   const logLevel = (env.LOG_LEVEL ?? 'INFO').toUpperCase() as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new SettingsError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+  const metricsSink = (env.METRICS_SINK?.trim() || 'emf').toLowerCase() as MetricsSinkName;
+  if (!METRICS_SINKS.includes(metricsSink)) throw new SettingsError('METRICS_SINK', `must be one of ${METRICS_SINKS.join(', ')}`);
   const probePath = env.PROBE_PATH ?? '/whoAmI/api/json';
   if (!probePath.startsWith('/')) throw new SettingsError('PROBE_PATH', 'must start with "/"');
   return {
@@ -121,6 +130,8 @@ export function readSettings(env: Env = process.env): DrainSettings {
     logLevel,
     metricsNamespace: env.METRICS_NAMESPACE ?? 'Spigot',
     metricsStack: env.METRICS_STACK ?? 'spigot',
+    metricsSink,
+    metricsFlushMs: req(integer(env, 'METRICS_FLUSH_SECONDS', 60, 0, 3600)) * 1000,
   };
 }
 

@@ -5,7 +5,7 @@ import { CloudwatchMetricAlarm, type CloudwatchMetricAlarmConfig } from '@cdktf/
 import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic';
 import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription';
 import type { AlarmConfig } from '../config';
-import { METRICS_NAMESPACE } from './drain-function';
+import { METRICS_NAMESPACE } from '../drain-environment';
 
 export interface OperationsOptions {
   readonly name: string;
@@ -15,7 +15,8 @@ export interface OperationsOptions {
   readonly stageName: string;
   readonly queueName: string;
   readonly deadLetterQueueName: string;
-  readonly drainFunctionName: string;
+  /** The drain Lambda, or the agent (drain.mode "agent"), whose run alarms then read its own Runs and RunErrors metrics. */
+  readonly drain: { readonly mode: 'lambda'; readonly functionName: string } | { readonly mode: 'agent' };
   /** The API access log, where refused deliveries are counted. */
   readonly accessLogGroupName: string;
   /** The WAF's CloudWatch metric names, when config `waf` is on. @default undefined (no WAF) */
@@ -70,16 +71,29 @@ export class Operations extends Construct {
       namespace: 'AWS/SQS', metricName: 'ApproximateNumberOfMessagesVisible', dimensions: { QueueName: o.deadLetterQueueName },
       statistic: 'Maximum', period: 300, evaluationPeriods: 1, threshold: 0, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching',
     });
-    this.alarm('drain-errors', o, {
-      alarmDescription: 'The drain Lambda failed (crash or timeout).',
-      namespace: 'AWS/Lambda', metricName: 'Errors', dimensions: { FunctionName: o.drainFunctionName },
-      statistic: 'Sum', period: 300, evaluationPeriods: 1, threshold: 0, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching',
-    });
-    this.alarm('drain-not-running', o, {
-      alarmDescription: 'The drain has not run for 10 minutes (schedule disabled, throttled, or failing to start): nothing is released.',
-      namespace: 'AWS/Lambda', metricName: 'Invocations', dimensions: { FunctionName: o.drainFunctionName },
-      statistic: 'Sum', period: 600, evaluationPeriods: 1, threshold: 1, comparisonOperator: 'LessThanThreshold', treatMissingData: 'breaching',
-    });
+    if (o.drain.mode === 'lambda') {
+      this.alarm('drain-errors', o, {
+        alarmDescription: 'The drain Lambda failed (crash or timeout).',
+        namespace: 'AWS/Lambda', metricName: 'Errors', dimensions: { FunctionName: o.drain.functionName },
+        statistic: 'Sum', period: 300, evaluationPeriods: 1, threshold: 0, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching',
+      });
+      this.alarm('drain-not-running', o, {
+        alarmDescription: 'The drain has not run for 10 minutes (schedule disabled, throttled, or failing to start): nothing is released.',
+        namespace: 'AWS/Lambda', metricName: 'Invocations', dimensions: { FunctionName: o.drain.functionName },
+        statistic: 'Sum', period: 600, evaluationPeriods: 1, threshold: 1, comparisonOperator: 'LessThanThreshold', treatMissingData: 'breaching',
+      });
+    } else {
+      // The agent has no AWS/Lambda metrics: every run, open or closed, counts itself in Runs.
+      this.alarm('agent-heartbeat-missing', o, {
+        alarmDescription: 'No drain agent has finished a run for 10 minutes (agent stopped or crashing, SQS or SSM unreachable from it, or its metrics not reaching CloudWatch): nothing is released. See `spigot status` and the agent\'s logs.',
+        ...flat({ ...spigot('Runs', 'Sum'), period: 600 }),
+        evaluationPeriods: 1, threshold: 1, comparisonOperator: 'LessThanThreshold', treatMissingData: 'breaching',
+      });
+      this.alarm('agent-run-errors', o, {
+        alarmDescription: 'A drain agent run failed (SQS, SSM or the run lease unreachable, or an error in the run); the agent hands back what it held and tries again. See the agent\'s logs ("drain run failed", "agent run failed").',
+        ...flat(spigot('RunErrors', 'Sum')), evaluationPeriods: 1, threshold: 0, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching',
+      });
+    }
     this.alarm('auto-closed', o, {
       alarmDescription: 'The drain closed the spigot because Jenkins was unhealthy. Webhooks are held; see the runbook to reopen.',
       ...flat(spigot('AutoCloses', 'Sum')), evaluationPeriods: 1, threshold: 0, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching',
@@ -154,6 +168,9 @@ function dashboardBody(o: OperationsOptions) {
   const apiDims = ['ApiName', o.apiName, 'Stage', o.stageName];
   const s = [METRICS_NAMESPACE];
   const stackDim = ['Stack', o.name];
+  const runs = o.drain.mode === 'lambda'
+    ? [['AWS/Lambda', 'Invocations', 'FunctionName', o.drain.functionName, { stat: 'Sum' }], ['AWS/Lambda', 'Errors', 'FunctionName', o.drain.functionName, { stat: 'Sum' }]]
+    : [[...s, 'Runs', ...stackDim, { stat: 'Sum' }], [...s, 'RunErrors', ...stackDim, { stat: 'Sum' }]];
   return {
     widgets: [
       widget('1. Webhooks received by the API', [[...api, 'Count', ...apiDims, { stat: 'Sum' }], [...api, '4XXError', ...apiDims, { stat: 'Sum' }], [...api, '5XXError', ...apiDims, { stat: 'Sum' }]], 0, 0),
@@ -161,7 +178,7 @@ function dashboardBody(o: OperationsOptions) {
       widget('3. Spigot open (1) / closed (0), auto-closes', [[...s, 'SpigotOpen', ...stackDim, { stat: 'Minimum' }], [...s, 'AutoCloses', ...stackDim, { stat: 'Sum' }], [...s, 'SystemicRefusals', ...stackDim, { stat: 'Sum' }], [...s, 'ProbeFailures', ...stackDim, { stat: 'Sum' }]], 6, 0),
       widget('4. Released to Jenkins', [[...s, 'Released', ...stackDim, { stat: 'Sum' }], [...s, 'Held', ...stackDim, { stat: 'Sum' }], [...s, 'Retried', ...stackDim, { stat: 'Sum' }], [...s, 'DeadLettered', ...stackDim, { stat: 'Sum' }]], 6, 12),
       widget('5. Dead letters', [['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', o.deadLetterQueueName]], 12, 0),
-      widget('6. Drain runs', [['AWS/Lambda', 'Invocations', 'FunctionName', o.drainFunctionName, { stat: 'Sum' }], ['AWS/Lambda', 'Errors', 'FunctionName', o.drainFunctionName, { stat: 'Sum' }], [...s, 'RunDurationMs', ...stackDim, { stat: 'Maximum', yAxis: 'right' }]], 12, 12),
+      widget('6. Drain runs', [...runs, [...s, 'RunDurationMs', ...stackDim, { stat: 'Maximum', yAxis: 'right' }]], 12, 12),
       widget('7. Refused and forged deliveries', [
         [...s, 'SignatureMismatches', ...stackDim, { stat: 'Sum' }],
         [...s, REFUSED_DELIVERIES_METRIC, ...stackDim, { stat: 'Sum' }],

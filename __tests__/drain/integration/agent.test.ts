@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
+import { startLoopbackCloudWatch, type LoopbackCloudWatch } from '../../cli/loopback-cloudwatch';
 import { agentBundle } from '../../support/drain-harness';
 import { queueDepth } from '../../support/sqs-queues';
 import { drainToEmpty, enqueue, ledger, sleep, useWorld, type Cell } from './world';
@@ -108,5 +109,40 @@ describe('the drain as an agent', () => {
     expect([a.code, b.code]).toEqual([0, 0]);
     expect(c.jenkins.maxInFlight).toBeLessThanOrEqual(3);
     expect(ledger(sent, c.jenkins)).toMatchObject({ delivered: 60, lost: [], outOfOrder: [] });
+  });
+
+  describe('with METRICS_SINK=cloudwatch', () => {
+    let cloudwatch: LoopbackCloudWatch;
+    beforeAll(async () => (cloudwatch = await startLoopbackCloudWatch()));
+    afterAll(() => cloudwatch.stop());
+    const sink = () => ({ METRICS_SINK: 'cloudwatch', METRICS_FLUSH_SECONDS: '60', AWS_ENDPOINT_URL_CLOUDWATCH: cloudwatch.endpoint });
+    const datums = (name: string) => cloudwatch.putMetricData.flatMap((call) => call.datums.filter((d) => d.MetricName === name));
+
+    it('when it runs, each run counts itself in Runs through PutMetricData, held until the flush and sent on SIGTERM, with no EMF line on stdout', async () => {
+      cloudwatch.putMetricData.splice(0);
+      const c = await cell('agent-putmetric', { spigot: 'closed', spigotDescription: 'closed by jane' });
+      const agent = startAgent(c, sink());
+      await until('a few closed runs', () => (agent.output().match(/drain run finished/g) ?? []).length >= 3);
+      expect(cloudwatch.putMetricData).toEqual([]);
+      expect((await stopAgent(agent)).code).toBe(0);
+      const runs = (agent.output().match(/drain run finished/g) ?? []).length;
+      expect(new Set(cloudwatch.putMetricData.map((call) => call.namespace))).toEqual(new Set(['Spigot']));
+      expect(datums('Runs').map((d) => d.Value)).toEqual(Array(runs).fill(1));
+      expect(datums('RunErrors').map((d) => d.Value)).toEqual(Array(runs).fill(0));
+      expect(datums('SpigotOpen').map((d) => d.Value)).toEqual(Array(runs).fill(0));
+      expect(agent.output()).not.toContain('"_aws"');
+    });
+
+    it('when its runs fail (the run lease queue is gone), it counts each in RunErrors, keeps trying and still exits 0 on SIGTERM', async () => {
+      cloudwatch.putMetricData.splice(0);
+      const c = await cell('agent-run-errors');
+      const agent = startAgent(c, { ...sink(), LEASE_QUEUE_URL: `${c.queues.queueUrl.replace(/[^/]+$/, '')}agent-no-such-lease.fifo`, LEASE_WAIT_SECONDS: '0' });
+      await until('two failed runs', () => (agent.output().match(/agent run failed; trying again/g) ?? []).length >= 2);
+      expect((await stopAgent(agent)).code).toBe(0);
+      const failed = (agent.output().match(/agent run failed; trying again/g) ?? []).length;
+      expect(datums('RunErrors').map((d) => d.Value)).toEqual(Array(failed).fill(1));
+      expect(datums('Runs')).toHaveLength(failed);
+      expect(c.jenkins.deliveries).toEqual([]);
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { emfRecord, publishMetrics } from '../../../functions/drain/metrics';
+import { datumBatches, emfRecord, MAX_DATUMS_PER_REQUEST, metricDatums, publishMetrics, shouldFlush } from '../../../functions/drain/metrics';
 
 type Emf = {
   _aws: { Timestamp: number; CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string; Unit: string }> }> };
@@ -59,5 +59,50 @@ describe('publishMetrics', () => {
     expect(parsed.Stack).toBe('prod');
     expect(parsed.Released).toBe(2);
     expect(parsed._aws.CloudWatchMetrics[0].Metrics).toEqual([{ Name: 'Released', Unit: 'Count' }]);
+  });
+});
+
+describe('metricDatums', () => {
+  const datums = metricDatums('prod', VALUES, 1_700_000_000_000);
+
+  it('when a run is turned into datums, each value becomes one datum with the EMF record\'s name, unit and Stack dimension', () => {
+    const emf = emfRecord('Spigot', 'prod', VALUES) as Emf;
+    const emfUnits = Object.fromEntries(emf._aws.CloudWatchMetrics[0].Metrics.map((m) => [m.Name, m.Unit]));
+    expect(datums.map((d) => [d.MetricName, d.Unit, d.Value])).toEqual(Object.entries(VALUES).map(([name, value]) => [name, emfUnits[name], value]));
+    for (const datum of datums) expect(datum.Dimensions).toEqual([{ Name: 'Stack', Value: 'prod' }]);
+  });
+
+  it('when datums are built, they carry the run\'s time, not the time they are sent', () => {
+    for (const datum of datums) expect(datum.Timestamp).toEqual(new Date(1_700_000_000_000));
+  });
+});
+
+describe('datumBatches', () => {
+  const many = (n: number) => Array.from({ length: n }, (_, i) => ({ MetricName: `M${i}`, Value: i }));
+
+  it('when there are more datums than one request takes, it splits them in order into requests of at most 1000', () => {
+    const batches = datumBatches(many(2500));
+    expect(batches.map((b) => b.length)).toEqual([1000, 1000, 500]);
+    expect(batches.flat().map((d) => d.MetricName)).toEqual(many(2500).map((d) => d.MetricName));
+  });
+
+  it('when there are no datums, it makes no request', () => {
+    expect(datumBatches([])).toEqual([]);
+  });
+});
+
+describe('shouldFlush', () => {
+  it('when the flush interval has passed since the last send and datums wait, it flushes', () => {
+    expect(shouldFlush(14, 0, 60_000, 60_000)).toBe(true);
+    expect(shouldFlush(14, 0, 59_999, 60_000)).toBe(false);
+  });
+
+  it('when a full request is waiting, it flushes before the interval', () => {
+    expect(shouldFlush(MAX_DATUMS_PER_REQUEST, 0, 1, 60_000)).toBe(true);
+  });
+
+  it('when nothing waits, it never flushes; with interval 0, it flushes every run', () => {
+    expect(shouldFlush(0, 0, 1_000_000, 60_000)).toBe(false);
+    expect(shouldFlush(1, 5, 5, 0)).toBe(true);
   });
 });

@@ -213,4 +213,11 @@ describe('readSettings LOG_LEVEL', () => {
     expect(readSettings({ ...BASE, LOG_LEVEL: 'warn' }).logLevel).toBe('WARN');
     expect(() => readSettings({ ...BASE, LOG_LEVEL: 'LOUD' })).toThrow(/LOG_LEVEL/);
   });
+
+  it('when METRICS_SINK is unset it is emf; cloudwatch is accepted with a 60 s flush unless METRICS_FLUSH_SECONDS says otherwise; anything else names the choices', () => {
+    expect(readSettings(BASE)).toMatchObject({ metricsSink: 'emf', metricsFlushMs: 60_000 });
+    expect(readSettings({ ...BASE, METRICS_SINK: 'CloudWatch', METRICS_FLUSH_SECONDS: '0' })).toMatchObject({ metricsSink: 'cloudwatch', metricsFlushMs: 0 });
+    expect(settingsError({ ...BASE, METRICS_SINK: 'statsd' }).message).toBe('drain environment variable METRICS_SINK must be one of emf, cloudwatch');
+    expect(settingsError({ ...BASE, METRICS_FLUSH_SECONDS: '-1' }).message).toMatch(/METRICS_FLUSH_SECONDS must be a whole number from 0 to 3600/);
+  });
 });
