@@ -92,7 +92,7 @@ describe('spigot agent', () => {
     expect(agent.output()).toContain('agent stopped');
     expect(agent.output()).not.toContain(sent[0].body.toString('utf8').slice(0, 40));
     // The run record `spigot status` reads.
-    expect(JSON.parse(world().ssm.parameter(`${c.parameterName}-drain-status`)!.value)).toMatchObject({ action: 'released', deadLettered: 0 });
+    expect(JSON.parse(world().ssm.parameter(`${c.parameterName}-drain-status`)!.value)).toMatchObject({ action: 'released', deadLettered: 0, spigot: 'open' });
   });
 
   it('when --print-env is given an outputs file, it prints the agent_environment as sorted KEY=VALUE lines and runs nothing', async () => {

@@ -103,7 +103,9 @@ export async function runDrain(deps: DrainDeps, trigger: DrainTrigger): Promise<
     await autoClose(deps, stats.autoCloseReason);
     return { spigot: 'closed', action: 'auto-closed', reason: stats.autoCloseReason, stats, durationMs: elapsed() };
   }
-  return { spigot: stats.stoppedBecause === 'closed' ? 'closed' : 'open', action: 'released', stats, durationMs: elapsed() };
+  // A process shutting down stops the run as a close would, but the spigot itself was not read closed.
+  const closed = stats.stoppedBecause === 'closed' && !deps.stopRequested?.();
+  return { spigot: closed ? 'closed' : 'open', action: 'released', stats, durationMs: elapsed() };
 }
 
 /** What the drain leaves in the drain-status parameter for `spigot status` (no bodies, no secrets). */

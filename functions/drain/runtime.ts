@@ -12,6 +12,7 @@ import { JenkinsClient } from './adapters/jenkins-client';
 import { RunLease, leaseSettings } from './adapters/run-lease';
 import { SpigotSwitch, readSecret } from './adapters/spigot-switch';
 import { SenderTrust } from './core/sender-trust';
+import { statusWorthWriting, type WrittenStatus } from './core/status-record';
 import { lastRunRecord, probeJenkins, runDrain, type DrainResult, type DrainSecrets, type DrainTrigger } from './drain';
 import type { CloudWatchMetrics, MetricsPublisher } from './adapters/cloudwatch-metrics';
 import { publishMetrics, type MetricValues } from './metrics';
@@ -106,15 +107,20 @@ export function createDrainRuntime(env: Record<string, string | undefined> = pro
   }
 
   /** `spigot status` reads the last run from this parameter; failing to write it never fails the run. */
+  let lastStatus: WrittenStatus | undefined;
   async function recordLastRun(trigger: DrainTrigger, result: DrainResult): Promise<void> {
     if (!settings.drainStatusParameterName) return;
+    const now = Date.now();
+    const record = lastRunRecord(trigger, result, new Date(now));
+    if (!statusWorthWriting(lastStatus, record, now)) return;
     try {
       await ssm.send(new PutParameterCommand({
         Name: settings.drainStatusParameterName,
         Type: 'String',
         Overwrite: true,
-        Value: JSON.stringify(lastRunRecord(trigger, result, new Date())),
+        Value: JSON.stringify(record),
       }));
+      lastStatus = { record, at: now };
     } catch (error) {
       log.warn('could not record the drain status parameter', { error: errorMessage(error) });
     }
