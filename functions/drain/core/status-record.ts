@@ -1,9 +1,9 @@
 /**
  * When the drain-status parameter (what `spigot status` shows as the last run) is worth writing.
- * Pure. A Lambda run writes every time (once a minute at most); the agent runs every 2 s while the
- * spigot is closed or the queue empty, and writing each of those would add a parameter version
- * every 2 s to say the same thing. So a record that only differs in its time is written once a
- * minute, and any record that says something new is written at once.
+ * Pure. The agent runs every 2 s while the spigot is closed or the queue is empty, and writing each
+ * of those would add a parameter version every 2 s to say the same thing. So a record that only
+ * differs in its time is written once a minute (well inside the 5 minutes after which `status
+ * --check` calls the drain not running), and any record that says something new is written at once.
  */
 export const STATUS_REWRITE_MS = 60_000;
 
