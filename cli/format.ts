@@ -204,6 +204,7 @@ export function describeFilter(filter: RedriveFilter): string {
   if (filter.status !== undefined) parts.push(`--status ${filter.status}`);
   if (filter.event !== undefined) parts.push(`--event ${filter.event}`);
   if (filter.since !== undefined) parts.push(`--since ${new Date(filter.since).toISOString()}`);
+  if (filter.reason !== undefined) parts.push(`--reason ${JSON.stringify(filter.reason)}`);
   return parts.join(' ');
 }
 

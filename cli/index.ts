@@ -237,12 +237,32 @@ export function buildProgram(io: CliIo, clients: Clients, onStack: (stack: Stack
 
   dlq
     .command('drop')
-    .description('delete one dead letter for good (a webhook that must never reach Jenkins); the rest of its repository keeps its order')
-    .argument('<id>', 'its delivery id, or its request id when a delivery id matches several')
+    .description(
+      'delete dead letters for good (webhooks that must never reach Jenkins): one by its id, or every one the filters match ' +
+        '(--reason "signature mismatch" clears a flood of forged deliveries); the rest of each repository keeps its order',
+    )
+    .argument('[id]', 'its delivery id, or its request id when a delivery id matches several')
+    .option('--reason <text>', 'every dead letter whose reason contains this text, any case (e.g. "signature mismatch")')
+    .option('--repo <owner/name>', 'every dead letter of this repository (with other filters: of those)')
+    .option('--status <status>', 'every dead letter with this Jenkins answer: 404, a class such as 4xx, or none')
+    .option('--event <event>', 'every dead letter of this event, e.g. push')
+    .option('--since <when>', 'every dead letter received since then: 30m, 2h, 1d back, or an ISO time', (v: string) => sinceOption(v))
     .option('--yes', 'do not ask for confirmation (required when not on a terminal)')
     .option('--json', 'print JSON')
-    .action(async (id: string, options: { yes?: boolean; json?: boolean }, command: Command) => {
+    .action(async (id: string | undefined, options: { reason?: string; repo?: string; status?: string; event?: string; since?: number; yes?: boolean; json?: boolean }, command: Command) => {
+      const filter = { repo: options.repo, status: options.status, event: options.event, since: options.since, reason: options.reason };
+      const filters = describeFilter(filter);
+      if (id !== undefined && filters) throw new UsageError(`name one dead letter by its id, or filter (${filters}), not both`);
       const r = await resources(command, ['dlqUrl']);
+      if (id === undefined) {
+        const { assertNarrowed, dlqDropMatching } = await import('./commands/dlq-drop-matching');
+        assertNarrowed(filter);
+        await confirmOrRefuse(options.yes, `dlq drop would delete every dead letter matching ${filters} for good`, `delete every dead letter matching ${filters} for good? [y/N] `, 'drop cancelled; nothing was deleted');
+        const result = await dlqDropMatching(clients, { dlqUrl: r.dlqUrl, filter, progress });
+        if (options.json) json(result);
+        else out(`dropped ${result.dropped} dead letter(s) matching ${filters}${result.kept > 0 ? `; ${result.kept} other dead letter(s) of those repositories kept, in order` : ''}; about ${result.remaining} left in the DLQ`);
+        return;
+      }
       const { dlqDrop, findDeadLetters, onlyMatch } = await import('./commands/dlq-find');
       const { deadLetter } = onlyMatch(await findDeadLetters(clients, { dlqUrl: r.dlqUrl, id, progress }), id);
       const summary = `${deadLetter.event ?? '?'} from ${deadLetter.repository ?? deadLetter.group ?? '?'} received ${deadLetter.receivedAt ?? '?'} (delivery ${deadLetter.deliveryId ?? '?'}, ${deadLetter.reason})`;
@@ -263,12 +283,13 @@ export function buildProgram(io: CliIo, clients: Clients, onStack: (stack: Stack
     .option('--status <status>', 'only this Jenkins answer: 404, a class such as 4xx, or none (SQS moved it: maxReceiveCount)')
     .option('--event <event>', 'only this event, e.g. push')
     .option('--since <when>', 'only webhooks received since then: 30m, 2h, 1d back, or an ISO time', (v: string) => sinceOption(v))
+    .option('--reason <text>', 'only dead letters whose reason contains this text, any case (e.g. "signature mismatch" after restoring a dropped secret)')
     .option('--yes', 'do not ask for confirmation (required when not on a terminal)')
     .option('--json', 'print JSON')
-    .action(async (options: { repo?: string; status?: string; event?: string; since?: number; yes?: boolean; json?: boolean }, command: Command) => {
+    .action(async (options: { repo?: string; status?: string; event?: string; since?: number; reason?: string; yes?: boolean; json?: boolean }, command: Command) => {
       const r = await resources(command, ['dlqUrl', 'queueUrl']);
       const [{ dlqRedrive }, { queueDepth }] = await Promise.all([import('./commands/dlq-redrive'), import('./commands/status')]);
-      const filter = { repo: options.repo, status: options.status, event: options.event, since: options.since };
+      const filter = { repo: options.repo, status: options.status, event: options.event, since: options.since, reason: options.reason };
       const filters = describeFilter(filter);
       if (!options.yes) {
         const depth = await queueDepth(clients.sqs, r.dlqUrl, 'dead-letter queue');

@@ -100,13 +100,17 @@ export function resolveSourcePolicy(config: SourceSettings): SourcePolicy {
 const expand = (entries: readonly string[]): string[] => [...new Set(entries.flatMap((entry) => (isPreset(entry) ? SOURCE_PRESETS[entry] : [entry])))];
 
 /**
- * Jenkins statuses that must not count toward a systemic close. With the drain not verifying
- * signatures and the API open to anyone, or to a shared service's ranges (anyone with a GitHub
- * account can point a hook at it from GitHub's addresses), a 400 is what any outsider gets by
- * posting a forged delivery, so a run of them says nothing about Jenkins (README "Who may send
- * webhooks"). Only the operator's own CIDRs (GitHub Enterprise, self-hosted GitLab) are trusted.
+ * Refusals that must not count toward a systemic close, because any outsider produces them at will
+ * (README "Who may send webhooks"):
+ * - `400`, with the drain not verifying signatures and the API open to anyone or to a shared
+ *   service's ranges (anyone with a GitHub account can point a hook at it from GitHub's addresses):
+ *   it is what a forged delivery gets from Jenkins;
+ * - `signature` (the drain's own check failing), with the API open to anyone: a forgery can name any
+ *   repository. From GitHub's ranges it cannot (GitHub writes the repository into the payload), and
+ *   the operator's own CIDRs (GitHub Enterprise, self-hosted GitLab) are trusted.
  */
 export function untrustedRefusalStatuses(policy: SourcePolicy, drain: { readonly webhookSecretParameterName?: string }): string[] {
   const outsidersCanSend = policy.kind === 'anyone' || (policy.kind === 'restricted' && policy.sharedSenders);
-  return outsidersCanSend && !drain.webhookSecretParameterName ? ['400'] : [];
+  if (!drain.webhookSecretParameterName) return outsidersCanSend ? ['400'] : [];
+  return policy.kind === 'anyone' ? ['signature'] : [];
 }

@@ -29,7 +29,8 @@ export function envelope(
 }
 
 export interface DrainCopy {
-  readonly status: string;
+  /** Absent when Jenkins never answered (the drain's own checks: signature, envelope). */
+  readonly status?: string;
   readonly reason: string;
   /** The buffer message the drain dead-lettered (SpigotOriginalMessageId). */
   readonly originalMessageId?: string;
@@ -52,7 +53,7 @@ export async function deadLetter(
       ...(drain
         ? {
             MessageAttributes: {
-              SpigotStatus: { DataType: 'String', StringValue: drain.status },
+              ...(drain.status !== undefined ? { SpigotStatus: { DataType: 'String', StringValue: drain.status } } : {}),
               SpigotReason: { DataType: 'String', StringValue: drain.reason },
               ...(drain.originalMessageId ? { SpigotOriginalMessageId: { DataType: 'String', StringValue: drain.originalMessageId } } : {}),
             },

@@ -130,6 +130,44 @@ describe('spigot dlq show, drop and filtered redrive', () => {
     const bad = await runCli(['dlq', 'redrive', '--since', 'last tuesday', '--yes'], { env });
     expect(bad.code).toBe(2);
   });
+  const FORGED = { reason: 'signature mismatch: X-Hub-Signature-256 does not match the webhook secret; a delivery sent after it verified' };
+
+  it('when dropping by --reason, every matching dead letter goes, in every repository, and the others stay in their order', async () => {
+    await deadLetter(fauxqs.sqs, queues.dlqUrl, 'octo/cat', 1, NO_JOB);
+    await deadLetter(fauxqs.sqs, queues.dlqUrl, 'octo/cat', 2, FORGED);
+    await deadLetter(fauxqs.sqs, queues.dlqUrl, 'octo/cat', 3, NO_JOB);
+    for (const n of [1, 2, 3]) await deadLetter(fauxqs.sqs, queues.dlqUrl, `mallory/random-${n}`, 1, FORGED);
+    const result = await runCli(['dlq', 'drop', '--reason', 'Signature Mismatch', '--yes', '--json'], { env });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ dropped: 4, kept: 2, remaining: 2, filter: { reason: 'Signature Mismatch' } });
+    expect(Object.keys(JSON.parse(result.stdout).groups).sort()).toEqual(['repo:mallory/random-1', 'repo:mallory/random-2', 'repo:mallory/random-3', 'repo:octo/cat']);
+    expect(await listIds()).toEqual(['delivery-octo-cat-1', 'delivery-octo-cat-3']);
+  });
+
+  it('when dropping with a filter on a pipe without --yes, it refuses and deletes nothing; with neither an id nor a filter, or with both, it says what to give', async () => {
+    await deadLetter(fauxqs.sqs, queues.dlqUrl, 'mallory/random-1', 1, FORGED);
+    const piped = await runCli(['dlq', 'drop', '--reason', 'signature mismatch'], { env });
+    expect(piped.code).toBe(2);
+    expect(piped.stderr).toContain('dlq drop would delete every dead letter matching --reason "signature mismatch" for good; pass --yes');
+    const bare = await runCli(['dlq', 'drop', '--yes'], { env });
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toContain('say which dead letters to drop: an id, or filters such as --reason "signature mismatch"');
+    const both = await runCli(['dlq', 'drop', 'delivery-mallory-random-1-1', '--reason', 'signature', '--yes'], { env });
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('name one dead letter by its id, or filter (--reason "signature"), not both');
+    expect(await queueDepth(fauxqs.sqs, queues.dlqUrl)).toEqual({ visible: 1, inFlight: 0 });
+  });
+
+  it('when redrive is filtered by --reason, only the matching dead letters move, in order', async () => {
+    await deadLetter(fauxqs.sqs, queues.dlqUrl, 'octo/cat', 1, FORGED);
+    await deadLetter(fauxqs.sqs, queues.dlqUrl, 'octo/cat', 2, NO_JOB);
+    await deadLetter(fauxqs.sqs, queues.dlqUrl, 'octo/cat', 3, FORGED);
+    const result = await runCli(['dlq', 'redrive', '--reason', 'signature mismatch', '--yes'], { env });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('moved 2 dead letter(s) matching --reason "signature mismatch" back to the buffer');
+    expect(await drainBuffer(fauxqs.sqs, queues.queueUrl)).toEqual([['repo:octo/cat', 1], ['repo:octo/cat', 3]]);
+    expect(await listIds()).toEqual(['delivery-octo-cat-2']);
+  });
 });
 
 describe('redrive filters without AWS', () => {
@@ -151,5 +189,10 @@ describe('redrive filters without AWS', () => {
     expect(matchFilter(dl({ repository: null, group: 'route:/github-webhook/' }), { repo: 'octo/cat' })).toBe('other-repository');
     expect(matchFilter(dl({ event: 'PUSH' }), { event: 'push', since: Date.parse('2026-05-04T10:00:00.000Z') })).toBe('match');
     expect(matchFilter(dl({ receivedAt: null }), { since: 0 })).toBe('no');
+  });
+
+  it('when filtered by reason, any dead letter whose reason contains the text matches, in any case', () => {
+    expect(matchFilter(dl({ reason: 'signature mismatch: forged' }), { reason: 'SIGNATURE mismatch' })).toBe('match');
+    expect(matchFilter(dl({ reason: 'Jenkins answered 404' }), { reason: 'signature mismatch' })).toBe('no');
   });
 });

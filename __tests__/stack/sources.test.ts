@@ -156,10 +156,14 @@ describe('what a Jenkins 400 means to the drain', () => {
     expect(drainEnvironment({ allowedSources: ['github', '203.0.113.0/24'] }).REFUSALS_UNTRUSTED_STATUSES).toBe('400');
   });
 
-  it('when the drain verifies signatures, or the sources are the operator\'s own CIDRs or not chosen, the variable is absent', () => {
+  it('when anyone may send and the drain verifies signatures, its own signature failures are untrusted instead (a forgery can name any repository)', () => {
+    expect(drainEnvironment({ allowedSources: ['anyone'], drain: { webhookSecretParameterName: '/jenkins/hook-secret' } }).REFUSALS_UNTRUSTED_STATUSES).toBe('signature');
+  });
+
+  it('when the drain verifies signatures from GitHub\'s ranges or the sources are the operator\'s own CIDRs or not chosen, the variable is absent', () => {
     const cases = [
-      { allowedSources: ['anyone'], drain: { webhookSecretParameterName: '/jenkins/hook-secret' } },
       { allowedSources: ['github'], drain: { webhookSecretParameterName: '/jenkins/hook-secret' } },
+      { allowedSources: ['203.0.113.0/24'], drain: { webhookSecretParameterName: '/jenkins/hook-secret' } },
       { allowedSources: ['203.0.113.0/24'] },
       { allowedSourceCidrs: ['203.0.113.0/24'] },
       {},

@@ -39,8 +39,11 @@ export type JenkinsBehaviour =
 export type JenkinsBehaviourName = 'healthy' | 'down' | 'starting' | 'quiet-down';
 
 export interface LoopbackJenkinsOptions {
-  /** Shared webhook secret. When omitted, signatures are not checked and `signatureValid` is `null`. */
-  readonly secret?: string;
+  /**
+   * Shared webhook secret (several while a rotation is under way: any of them verifies). When
+   * omitted, signatures are not checked and `signatureValid` is `null`.
+   */
+  readonly secret?: string | readonly string[];
   /** Jenkins `--prefix`, e.g. `/jenkins`. Requests outside it get 404. Default: none. */
   readonly contextPath?: string;
   /** Paths (inside the context path) that accept webhook POSTs. Default: `['/github-webhook/']`. */
@@ -314,7 +317,7 @@ export async function startLoopbackJenkins(options: LoopbackJenkinsOptions = {})
       signatureValid:
         options.secret === undefined
           ? null
-          : verifyWebhookSignature(options.secret, body, single(req.headers['x-hub-signature-256'])),
+          : [options.secret].flat().some((secret) => verifyWebhookSignature(secret, body, single(req.headers['x-hub-signature-256']))),
       repo: repoOf(req.headers, body),
       deliveryId: single(req.headers['x-github-delivery']),
       event: single(req.headers['x-github-event']),

@@ -34,6 +34,8 @@ export interface RedriveFilter {
   readonly event?: string;
   /** Epoch ms: only webhooks API Gateway received at or after it. */
   readonly since?: number;
+  /** Text the reason contains, any case (`signature mismatch`, `Jenkins answered 404`). */
+  readonly reason?: string;
 }
 
 export interface RedriveOptions {
@@ -73,6 +75,7 @@ export function matchFilter(deadLetter: DeadLetter, filter: RedriveFilter): 'mat
   }
   if (filter.event !== undefined && deadLetter.event?.toLowerCase() !== filter.event.toLowerCase()) return 'no';
   if (filter.since !== undefined && (deadLetter.receivedAt === null || Date.parse(deadLetter.receivedAt) < filter.since)) return 'no';
+  if (filter.reason !== undefined && !deadLetter.reason.toLowerCase().includes(filter.reason.toLowerCase())) return 'no';
   return 'match';
 }
 

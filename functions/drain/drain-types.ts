@@ -4,13 +4,15 @@ import type { SpigotSwitch } from './adapters/spigot-switch';
 import type { SenderTrust } from './core/sender-trust';
 import type { DrainMemory, ReleaseLog, ReleaseStats } from './release';
 import type { DrainSettings } from './settings';
+import type { WebhookSecrets } from '../shared/webhook-secrets';
 
 export type DrainTrigger = 'schedule' | 'spigot-changed' | 'manual';
 
 export interface DrainSecrets {
   /** `user:apiToken` for Jenkins, enabling the quiet-down check. */
   readonly jenkinsCredentials?: string;
-  readonly webhookSecret?: string;
+  /** What X-Hub-Signature-256 is checked against (one secret, or two during a rotation). */
+  readonly webhookSecrets?: WebhookSecrets;
 }
 
 export interface DrainDeps {

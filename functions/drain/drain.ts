@@ -3,7 +3,7 @@ import { RateLimiter } from './core/rate-limiter';
 import { buildReplayRequest, type ReplayRequest } from './core/replay-request';
 import { totalBackoffMs } from './core/retry';
 import { TimeBudget } from './core/time-budget';
-import { Envelopes, inspect } from './inspect';
+import { Envelopes, SignatureChecks, inspect } from './inspect';
 import { probeJenkins } from './probe';
 import { releaseHeldWebhooks } from './release';
 import { autoClose, cachedSpigotCheck, maybeReopen } from './spigot-keeper';
@@ -50,6 +50,7 @@ export async function runDrain(deps: DrainDeps, trigger: DrainTrigger): Promise<
 
   // Each webhook is decoded once, and its replay request reused on retries.
   const envelopes = new Envelopes();
+  const signatures = new SignatureChecks(envelopes, secrets.webhookSecrets, deps.senders);
   const requests = new WeakMap<HeldWebhook, ReplayRequest>();
   const budget = new TimeBudget(
     { startedAt, maxRunMs: settings.maxRunMs, httpTimeoutMs: settings.httpTimeoutMs, maxAttempts: settings.maxAttempts, totalBackoffMs: totalBackoffMs(settings.maxAttempts) },
@@ -62,8 +63,9 @@ export async function runDrain(deps: DrainDeps, trigger: DrainTrigger): Promise<
       budget,
       log,
       identify: (message) => envelopes.ids(message),
+      received: (messages) => signatures.observe(messages, now()),
       inspect: (message) => {
-        const disposition = inspect(message, envelopes, secrets, deps.senders, now());
+        const disposition = inspect(message, envelopes, signatures, now());
         if (disposition.kind !== 'send') return disposition;
         try {
           requests.set(message, buildReplayRequest(disposition.envelope, settings.jenkinsUrl));

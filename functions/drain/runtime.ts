@@ -17,6 +17,7 @@ import { publishMetrics } from './metrics';
 import type { DrainMemory, ReleaseLog } from './release';
 import { readSettings, type DrainSettings } from './settings';
 import { errorMessage } from '../shared/error-message';
+import { parseWebhookSecrets } from '../shared/webhook-secrets';
 
 /** A run that found another run holding the lease: it did nothing, so it records nothing. */
 export interface SkippedRun {
@@ -84,7 +85,7 @@ export function createDrainRuntime(env: Record<string, string | undefined> = pro
     if (cachedSecrets && Date.now() - cachedSecrets.at < SECRET_TTL_MS) return cachedSecrets.value;
     const value: DrainSecrets = {
       jenkinsCredentials: settings.credentialsParameterName ? await readSecret(ssm, settings.credentialsParameterName) : undefined,
-      webhookSecret: settings.webhookSecretParameterName ? await readSecret(ssm, settings.webhookSecretParameterName) : undefined,
+      webhookSecrets: settings.webhookSecretParameterName ? parseWebhookSecrets(await readSecret(ssm, settings.webhookSecretParameterName)) : undefined,
     };
     cachedSecrets = { value, at: Date.now() };
     return value;

@@ -113,7 +113,7 @@ export function readSettings(env: Env = process.env): DrainSettings {
       afterWebhooks: req(integer(env, 'REFUSALS_AFTER_WEBHOOKS', 5, 1, 1000)),
       fromRepositories: req(integer(env, 'REFUSALS_FROM_REPOSITORIES', 2, 1, 1000)),
       statuses: refusalStatuses(env, 'REFUSAL_STATUSES'),
-      untrusted: refusalStatuses(env, 'REFUSALS_UNTRUSTED_STATUSES', new Set()),
+      ...untrustedRefusals(env),
     },
     maxRunMs: req(integer(env, 'MAX_RUN_SECONDS', 55, 1, 900)) * 1000,
     idleWaitSeconds: req(integer(env, 'IDLE_WAIT_SECONDS', 5, 0, 20)),
@@ -122,6 +122,15 @@ export function readSettings(env: Env = process.env): DrainSettings {
     metricsNamespace: env.METRICS_NAMESPACE ?? 'Spigot',
     metricsStack: env.METRICS_STACK ?? 'spigot',
   };
+}
+
+/** REFUSALS_UNTRUSTED_STATUSES: statuses, and `signature` for the drain's own check (stacks/source-policy.ts). */
+function untrustedRefusals(env: Env): { untrusted: ReadonlySet<number>; untrustedSignatures: boolean } {
+  const name = 'REFUSALS_UNTRUSTED_STATUSES';
+  const entries = (env[name] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const untrustedSignatures = entries.some((e) => e.toLowerCase() === 'signature');
+  const statuses = entries.filter((e) => e.toLowerCase() !== 'signature').join(',');
+  return { untrusted: refusalStatuses({ [name]: statuses }, name, new Set()), untrustedSignatures };
 }
 
 function holdPolicy(env: Env): HoldPolicy {

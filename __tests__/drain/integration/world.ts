@@ -6,7 +6,7 @@
  * asserts on: what was sent, what Jenkins accepted, what is in the DLQ.
  */
 import { spawn } from 'node:child_process';
-import { ChangeMessageVisibilityBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { decodeEnvelope, headerValue } from '../../../functions/shared/envelope';
 import { startSqsBackend, type SqsBackend, type SqsEmulator } from '../../support/sqs-backends';
 import { createBufferQueues, queueDepth, type BufferQueues } from '../../support/sqs-queues';
@@ -90,7 +90,7 @@ export interface CellOptions {
   /** The secret the drain's parameter holds, when it differs from the senders' (a rotated secret). */
   readonly drainSecretValue?: string;
   /** The secret Jenkins verifies with, when it differs from the senders'. */
-  readonly jenkinsSecret?: string;
+  readonly jenkinsSecret?: string | readonly string[];
   readonly extra?: Record<string, string>;
 }
 
@@ -196,11 +196,19 @@ export interface DeadLetter {
   readonly body: Buffer;
 }
 
-/** Reads every message in the DLQ, then makes them visible again so a later look sees them too. */
-export async function deadLetters(sqs: SQSClient, dlqUrl: string, maxPages = 50): Promise<DeadLetter[]> {
+/**
+ * Reads every message in the DLQ, then makes them visible again so a later look sees them too.
+ * FIFO shows only the first dead letters of each repository while those are in flight: pass
+ * `take: true` (the test's last look) to delete each page instead and so see every one.
+ */
+export async function deadLetters(sqs: SQSClient, dlqUrl: string, maxPages = 50, options: { take?: boolean } = {}): Promise<DeadLetter[]> {
   const out: DeadLetter[] = [];
   const handles: string[] = [];
   for (let i = 0; i < maxPages; i += 1) {
+    if (options.take && handles.length > 0) {
+      const entries = handles.splice(0).map((h, n) => ({ Id: String(n), ReceiptHandle: h }));
+      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: dlqUrl, Entries: entries }));
+    }
     const page = await sqs.send(
       new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['MessageGroupId'] }),
     );

@@ -125,6 +125,33 @@ describe('RefusalJudge with untrusted statuses', () => {
   });
 });
 
+describe('RefusalJudge with untrusted signatures', () => {
+  const judge = () => new RefusalJudge({ afterWebhooks: 2, fromRepositories: 2, statuses: defaultRefusalStatuses(), untrustedSignatures: true });
+
+  it('when anyone may send, signature failures from many repositories with nothing accepted never close the spigot; they stay held', () => {
+    const j = judge();
+    for (let i = 0; i < 20; i += 1) expect(j.refused(`repo-${i}`, 'signature').kind).toBe('park');
+    expect(j.atRunEnd(true).kind).toBe('park');
+    expect(j.atRunEnd(false).kind).toBe('park');
+  });
+
+  it('when Jenkins accepts a webhook after them, a lone signature failure is still poison', () => {
+    const j = judge();
+    j.refused('a', 'signature');
+    j.succeeded();
+    expect(j.atRunEnd(false).kind).toBe('park'); // nothing parked since the success
+    j.refused('b', 'signature');
+    expect(j.atRunEnd(false).kind).toBe('poison');
+  });
+
+  it('when Jenkins statuses come alongside, they still close as usual', () => {
+    const j = judge();
+    j.refused('a', 'signature');
+    j.refused('b', 404);
+    expect(j.refused('c', 404).kind).toBe('systemic');
+  });
+});
+
 describe('systemicReason', () => {
   it.each([
     [404, /GitHub plugin/],

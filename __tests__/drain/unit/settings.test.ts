@@ -183,6 +183,12 @@ describe('readSettings', () => {
     expect(settingsError({ ...BASE, REFUSALS_UNTRUSTED_STATUSES: '500' }).message).toContain('REFUSALS_UNTRUSTED_STATUSES');
   });
 
+  it('when REFUSALS_UNTRUSTED_STATUSES names `signature`, the drain\'s own signature failures are untrusted too', () => {
+    expect(readSettings(BASE).refusals.untrustedSignatures).toBe(false);
+    expect(readSettings({ ...BASE, REFUSALS_UNTRUSTED_STATUSES: 'signature' }).refusals).toMatchObject({ untrusted: new Set(), untrustedSignatures: true });
+    expect(readSettings({ ...BASE, REFUSALS_UNTRUSTED_STATUSES: '400, Signature' }).refusals).toMatchObject({ untrusted: new Set([400]), untrustedSignatures: true });
+  });
+
   it('when no refusal statuses are set, every 3xx and 4xx but 408 and 429 is judged', () => {
     const { statuses } = readSettings(BASE).refusals;
     expect(statuses.has(404) && statuses.has(302) && !statuses.has(429) && !statuses.has(408)).toBe(true);

@@ -29,6 +29,12 @@ export interface RefusalPolicy {
    * close the spigot. @default none
    */
   readonly untrusted?: ReadonlySet<number>;
+  /**
+   * Signature failures are something an outsider produces at will too (anyone may send, so a
+   * forgery can name any repository the secret verified): they never close the spigot, and a
+   * rotated secret shows as held webhooks instead. @default false
+   */
+  readonly untrustedSignatures?: boolean;
 }
 
 export type RefusalVerdict =
@@ -98,7 +104,8 @@ export class RefusalJudge {
   }
 
   private isUntrusted(kind: RefusalKind): boolean {
-    return kind !== 'signature' && this.policy.untrusted?.has(kind) === true;
+    if (kind === 'signature') return this.policy.untrustedSignatures === true;
+    return this.policy.untrusted?.has(kind) === true;
   }
 
   private isSystemic(run: Run): boolean {

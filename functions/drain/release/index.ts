@@ -211,6 +211,7 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
         }
         lastReceiveEmpty = messages.length === 0;
         lastReceiveShort = messages.length < RECEIVE_BATCH;
+        if (messages.length > 0) deps.received?.(messages);
         if (lastReceiveEmpty) {
           if (wait > 0) continue; // SQS already waited for us
           // Repositories locked by pending deletes unlock when those land: send them now.

@@ -21,6 +21,8 @@ export interface ReleaseLog {
 
 export interface ReleaseDeps {
   readonly queue: BufferQueueClient;
+  /** Sees every received batch before any of it is inspected (signature evidence, inspect.ts). */
+  readonly received?: (messages: readonly HeldWebhook[]) => void;
   /** Checks a webhook before sending (envelope decodes, signature, smoke test). */
   readonly inspect: (message: HeldWebhook) => Disposition;
   /** One attempt to hand the webhook to Jenkins. */
