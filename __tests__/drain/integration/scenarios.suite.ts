@@ -100,6 +100,18 @@ export function drainScenarios(backend: SqsBackend): void {
       expect(ledger(sent, c.jenkins)).toEqual({ delivered: 12, lost: [], outOfOrder: [], duplicates: 0, corrupted: [] });
     });
 
+    it('when Jenkins is the bottleneck (a backlog over many repositories, 20 ms a webhook), the drain receives ahead yet Jenkins never has more than CONCURRENCY webhooks at once, and every repository arrives in order', async () => {
+      const c = await cell('jenkins-bound', { serviceTimeMs: 20, extra: { CONCURRENCY: '4' } });
+      const sent = await enqueue(c, 48, 12);
+      await drainToEmpty(current(), c, 4);
+      expect(c.jenkins.maxInFlight).toBeLessThanOrEqual(4);
+      // The cap was used, not just respected.
+      expect(c.jenkins.maxInFlight).toBeGreaterThan(1);
+      expect(ledger(sent, c.jenkins)).toEqual({ delivered: 48, lost: [], outOfOrder: [], duplicates: 0, corrupted: [] });
+      expect(await depth(current(), c)).toBe(0);
+      expect(await deadLetters(current().emulator.sqs, c.queues.dlqUrl)).toEqual([]);
+    });
+
     it('with Jenkins down, the drain auto-closes the spigot saying why, and loses nothing', async () => {
       const c = await cell('jenkins-down', { jenkinsBehaviour: { kind: 'down' } });
       await enqueue(c, 9, 3);

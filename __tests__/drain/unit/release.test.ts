@@ -675,6 +675,33 @@ describe('releaseHeldWebhooks', () => {
       }
     });
 
+    it('when a receive comes back short while a batch is still in hand, it makes no further receive until a delete has landed', async () => {
+      // One receive hands out all three repositories (six messages: short of ten). Two workers
+      // take two of them; the third waits in hand. Every repository is then in hand, so a
+      // receive before a delete lands could only come back empty.
+      const d = drainWith({ concurrency: 2, attemptTicks: () => 3 });
+      const sent = fill(d.queue, ['a', 'b', 'c'], 2);
+      const stats = await d.run();
+      expect(stats.released).toBe(6);
+      for (const [group, ids] of sent) expect(attemptsOfGroup(d.jenkins, group)).toEqual(ids);
+      const ops = d.queue.calls.map((c) => c.op);
+      const [first, second] = ops.flatMap((op, i) => (op === 'receive' ? [i] : []));
+      expect(d.queue.receiveCallsMade()[0].returned).toHaveLength(6);
+      expect(ops.indexOf('delete')).toBeGreaterThan(first);
+      expect(second).toBeGreaterThan(ops.indexOf('delete'));
+    });
+
+    it('when receives come back short over a long backlog, every repository is still sent in order and the cap is reached but never exceeded', async () => {
+      const d = drainWith({ concurrency: 3, attemptTicks: (id) => 1 + (id.length % 4) });
+      const groups = Array.from({ length: 5 }, (_, i) => `r${i}`);
+      const sent = fill(d.queue, groups, 6);
+      const stats = await d.run();
+      expect(stats.released).toBe(30);
+      expect(d.jenkins.maxInFlight).toBe(3);
+      for (const [group, ids] of sent) expect(attemptsOfGroup(d.jenkins, group)).toEqual(ids);
+      expect(d.queue.remainingIds()).toEqual([]);
+    });
+
     it.each(Array.from({ length: 12 }, (_, i) => i + 1))(
       'when the last busy worker finishes while an empty receive is in flight (attempt of %i event-loop turns), the run still ends',
       async (attemptTurns) => {

@@ -1,6 +1,7 @@
 import type { HeldWebhook } from '../adapters/buffer-queue';
 import { DeleteBatcher } from '../delete-batcher';
 import { Broadcast, LatchedSignal } from '../signals';
+import { pollerStep } from '../core/cadence';
 import { FailureRun } from '../core/failure-run';
 import { groupByRepository } from '../core/grouping';
 import { RECENT_ACCEPTANCE_MS } from '../core/refusal-judge';
@@ -34,6 +35,8 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
   const ready: GroupBatch[] = [];
   let busyWorkers = 0;
   let polling = true;
+  /** Set when a delete lands: a receive may find the next webhook of its repositories. */
+  let unlockedSinceReceive = false;
   const pollerWake = new LatchedSignal();
   const workersWake = new Broadcast();
   const notifyAll = () => {
@@ -45,8 +48,9 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
   const parking = new RefusalParking(options.refusals);
   const deliverContext = { deps, options, run, failures: new FailureRun(options.autoCloseAfterFailures), stats, sleep };
 
-  const deletes = new DeleteBatcher(deps.queue, ({ failed }, error) => {
+  const deletes = new DeleteBatcher(deps.queue, ({ deleted, failed }, error) => {
     // A landed delete unlocks its repository: let a waiting poller receive again.
+    if (deleted > 0) unlockedSinceReceive = true;
     notifyAll();
     stats.deleteFailures += failed.length;
     if (failed.length > 0) {
@@ -173,6 +177,7 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
 
   const poll = async () => {
     let lastReceiveEmpty = false;
+    let lastReceiveShort = false;
     try {
       while (!run.stopped) {
         if (!deps.budget.canReceive()) break;
@@ -180,8 +185,8 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
           run.stop('closed');
           break;
         }
-        // Enough batches in hand (at most one per worker beyond those being sent): wait for one to start.
-        if (ready.length >= options.concurrency) {
+        // Enough in hand, or nothing can have come free since a short receive: wait for a worker or a delete.
+        if (pollerStep({ concurrency: options.concurrency, inHand: ready.length, lastReceiveShort, unlockedSinceReceive }) === 'wait') {
           await pollerWake.wait();
           continue;
         }
@@ -195,6 +200,7 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
         const maxWait = busyWorkers > 0 ? Math.min(1, options.idleWaitSeconds) : options.idleWaitSeconds;
         const wait = longPoll ? Math.min(maxWait, deps.budget.receiveWindowSeconds()) : 0;
         stats.receiveCalls += 1;
+        unlockedSinceReceive = false;
         let messages: HeldWebhook[];
         try {
           messages = await deps.queue.receive(RECEIVE_BATCH, wait);
@@ -204,6 +210,7 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
           break;
         }
         lastReceiveEmpty = messages.length === 0;
+        lastReceiveShort = messages.length < RECEIVE_BATCH;
         if (messages.length > 0) deps.received?.(messages);
         if (lastReceiveEmpty) {
           if (wait > 0) continue; // SQS already waited for us
