@@ -60,6 +60,7 @@ export class SignatureChecks {
    * that an earlier failing one of its repository is forged (core/sender-trust.ts).
    */
   observe(messages: readonly HeldWebhook[], now: number): void {
+    if (!this.secrets) return; // nothing to check: no per-message work on the receive path
     for (const message of messages) this.of(message, now);
   }
 
