@@ -14,6 +14,7 @@ import { LazyClients, type Clients } from './clients';
 import { durationOption, sinceOption } from './duration';
 import { CliError, describeError, EXIT_NOT_OK, EXIT_OPERATIONAL, EXIT_USAGE, NotOkError, UsageError } from './errors';
 import { describeFilter, duration, formatCheck, formatDeadLetter, formatDlqList, formatDoctor, formatDrain, formatRedrive, formatJenkinsAnswer, formatRepositoryTrace, formatTrace, formatSetState, formatSmoke, formatStatus } from './format';
+import type { RedriveFilter } from './commands/dlq-redrive';
 import { resolveResources, type DiscoveryContext, type DiscoveryFlags, type ResourceKey, type TerraformRunner } from './resources';
 import { NO_STACK_MESSAGE, resolveStack, type StackRef } from './stack';
 
@@ -53,6 +54,26 @@ const positiveInt = (value: string): number => {
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of at least 1');
   return n;
 };
+
+/** The filters `dlq drop` and `dlq redrive` share, as commander hands them over. */
+interface DeadLetterFilterOptions {
+  readonly repo?: string;
+  readonly status?: string;
+  readonly event?: string;
+  readonly since?: number;
+  readonly reason?: string;
+}
+
+/** Adds those filters to a command; `which` says what each one picks ("every dead letter", "only the dead letters"). */
+const withDeadLetterFilters = (command: Command, which: string): Command =>
+  command
+    .option('--repo <owner/name>', `${which} of this repository (with other filters: of those)`)
+    .option('--status <status>', `${which} with this Jenkins answer: 404, a class such as 4xx, or none (SQS moved it: maxReceiveCount)`)
+    .option('--event <event>', `${which} of this event, e.g. push`)
+    .option('--since <when>', `${which} received since then: 30m, 2h, 1d back, or an ISO time`, (v: string) => sinceOption(v))
+    .option('--reason <text>', `${which} whose reason contains this text, any case (e.g. "signature mismatch")`);
+
+const filterOf = (o: DeadLetterFilterOptions): RedriveFilter => ({ repo: o.repo, status: o.status, event: o.event, since: o.since, reason: o.reason });
 
 const RESOURCE_HELP = `
 The stack is the one spigot.config.json names (the file synth reads: $SPIGOT_CONFIG, else
@@ -234,22 +255,18 @@ export function buildProgram(io: CliIo, clients: Clients, onStack: (stack: Stack
       else out(details.map(formatDeadLetter).join('\n\n'));
     });
 
-  dlq
+  const drop = dlq
     .command('drop')
     .description(
       'delete dead letters for good (webhooks that must never reach Jenkins): one by its id, or every one the filters match ' +
         '(--reason "signature mismatch" clears a flood of forged deliveries); the rest of each repository keeps its order',
     )
-    .argument('[id]', 'its delivery id, or its request id when a delivery id matches several')
-    .option('--reason <text>', 'every dead letter whose reason contains this text, any case (e.g. "signature mismatch")')
-    .option('--repo <owner/name>', 'every dead letter of this repository (with other filters: of those)')
-    .option('--status <status>', 'every dead letter with this Jenkins answer: 404, a class such as 4xx, or none')
-    .option('--event <event>', 'every dead letter of this event, e.g. push')
-    .option('--since <when>', 'every dead letter received since then: 30m, 2h, 1d back, or an ISO time', (v: string) => sinceOption(v))
+    .argument('[id]', 'its delivery id, or its request id when a delivery id matches several');
+  withDeadLetterFilters(drop, 'every dead letter')
     .option('--yes', 'do not ask for confirmation (required when not on a terminal)')
     .option('--json', 'print JSON')
-    .action(async (id: string | undefined, options: { reason?: string; repo?: string; status?: string; event?: string; since?: number; yes?: boolean; json?: boolean }, command: Command) => {
-      const filter = { repo: options.repo, status: options.status, event: options.event, since: options.since, reason: options.reason };
+    .action(async (id: string | undefined, options: DeadLetterFilterOptions & { yes?: boolean; json?: boolean }, command: Command) => {
+      const filter = filterOf(options);
       const filters = describeFilter(filter);
       if (id !== undefined && filters) throw new UsageError(`name one dead letter by its id, or filter (${filters}), not both`);
       const r = await resources(command, ['dlqUrl']);
@@ -271,24 +288,20 @@ export function buildProgram(io: CliIo, clients: Clients, onStack: (stack: Stack
       else out(`dropped ${summary}${result.keptInOrder > 0 ? `; ${result.keptInOrder} other dead letter(s) of its repository kept, in order` : ''}`);
     });
 
-  dlq
+  const redrive = dlq
     .command('redrive')
     .description(
       'move dead letters back to the buffer, each repository in its original order (send, then delete: ' +
         'a failure can duplicate a webhook, never lose one; a second DLQ copy of a webhook moved in the same run is deleted, not redriven). ' +
         'Filters pick which; the others stay in the DLQ in order. They are released at the next drain if the spigot is open.',
-    )
-    .option('--repo <owner/name>', 'only this repository')
-    .option('--status <status>', 'only this Jenkins answer: 404, a class such as 4xx, or none (SQS moved it: maxReceiveCount)')
-    .option('--event <event>', 'only this event, e.g. push')
-    .option('--since <when>', 'only webhooks received since then: 30m, 2h, 1d back, or an ISO time', (v: string) => sinceOption(v))
-    .option('--reason <text>', 'only dead letters whose reason contains this text, any case (e.g. "signature mismatch" after restoring a dropped secret)')
+    );
+  withDeadLetterFilters(redrive, 'only the dead letters')
     .option('--yes', 'do not ask for confirmation (required when not on a terminal)')
     .option('--json', 'print JSON')
-    .action(async (options: { repo?: string; status?: string; event?: string; since?: number; reason?: string; yes?: boolean; json?: boolean }, command: Command) => {
+    .action(async (options: DeadLetterFilterOptions & { yes?: boolean; json?: boolean }, command: Command) => {
       const r = await resources(command, ['dlqUrl', 'queueUrl']);
       const [{ dlqRedrive }, { queueDepth }] = await Promise.all([import('./commands/dlq-redrive'), import('./commands/status')]);
-      const filter = { repo: options.repo, status: options.status, event: options.event, since: options.since, reason: options.reason };
+      const filter = filterOf(options);
       const filters = describeFilter(filter);
       if (!options.yes) {
         const depth = await queueDepth(clients.sqs, r.dlqUrl, 'dead-letter queue');

@@ -6,7 +6,7 @@
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { UsageError } from '../errors';
-import { dlqPass } from './dlq-pass';
+import { decidedCount, dlqPass } from './dlq-pass';
 import { matchFilter, type RedriveFilter } from './dlq-redrive';
 import { queueDepth } from './status';
 
@@ -48,7 +48,6 @@ export async function dlqDropMatching(
       groups[group] = (groups[group] ?? 0) + 1;
     },
   });
-  const count = (decision: string) => pass.visited.filter((v) => v.decision === decision).length;
   const remaining = await queueDepth(clients.sqs, options.dlqUrl, 'dead-letter queue');
-  return { dlqUrl: options.dlqUrl, filter: options.filter, dropped: count('drop'), groups, kept: count('keep'), remaining: remaining.visible + remaining.inFlight };
+  return { dlqUrl: options.dlqUrl, filter: options.filter, dropped: decidedCount(pass, 'drop'), groups, kept: decidedCount(pass, 'keep'), remaining: remaining.visible + remaining.inFlight };
 }

@@ -7,7 +7,7 @@ import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { decodeEnvelope } from '../../functions/shared/envelope';
 import { CliError } from '../errors';
 import { dlqList, type DeadLetter, type DlqListing } from './dlq-list';
-import { dlqPass } from './dlq-pass';
+import { decidedCount, dlqPass } from './dlq-pass';
 
 export interface FullListing extends DlqListing {
   /** `look`: every dead letter was seen without moving any; `pass`: the DLQ was gone through, each moved to its back. */
@@ -96,7 +96,7 @@ export async function dlqDrop(clients: { sqs: SQSClient }, options: { dlqUrl: st
   });
   const dropped = pass.visited.filter((v) => v.decision === 'drop');
   if (dropped.length === 0) throw new CliError(`dead letter ${target.requestId ?? target.messageId} was not found in the DLQ any more (redriven or dropped meanwhile?); nothing was dropped`);
-  return { dropped: dropped[0]!.deadLetter, keptInOrder: pass.visited.filter((v) => v.decision === 'keep').length };
+  return { dropped: dropped[0]!.deadLetter, keptInOrder: decidedCount(pass, 'keep') };
 }
 
 /** Header names whose values are credentials or signatures: shown as (redacted). */

@@ -52,6 +52,10 @@ export interface PassResult {
   readonly stoppedAt: DeadLetter | null;
 }
 
+/** How many dead letters the pass kept, moved or dropped. */
+export const decidedCount = (pass: PassResult, decision: PassResult['visited'][number]['decision']): number =>
+  pass.visited.filter((v) => v.decision === decision).length;
+
 /** Deduplication ids are at most 128 characters. */
 const dedupId = (prefix: string, message: Message): string => `${prefix}${message.MessageId}`.slice(0, 128);
 

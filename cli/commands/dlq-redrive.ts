@@ -22,7 +22,7 @@ import { createHash } from 'node:crypto';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { DEAD_LETTER_ATTRIBUTES } from '../../functions/shared/dead-letter-attributes';
 import type { DeadLetter } from './dlq-list';
-import { dlqPass } from './dlq-pass';
+import { decidedCount, dlqPass } from './dlq-pass';
 import { queueDepth } from './status';
 
 export interface RedriveFilter {
@@ -126,15 +126,14 @@ export async function dlqRedrive(clients: { sqs: SQSClient }, options: RedriveOp
       }
     },
   });
-  const count = (decision: string) => pass.visited.filter((v) => v.decision === decision).length;
   const remaining = await queueDepth(clients.sqs, options.dlqUrl, 'dead-letter queue');
   return {
     dlqUrl: options.dlqUrl,
     queueUrl: options.queueUrl,
     filter,
-    moved: count('move'),
+    moved: decidedCount(pass, 'move'),
     duplicatesDropped,
-    kept: count('keep'),
+    kept: decidedCount(pass, 'keep'),
     groups,
     remaining: remaining.visible + remaining.inFlight,
     stoppedBecause,
