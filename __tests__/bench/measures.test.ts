@@ -1,4 +1,4 @@
-import { busyWindow, maxOverlap, spread, steadyCpuPerWebhook, type CpuSample, type Visit } from '../../bench/lib/measures';
+import { busyWindow, maxOverlap, rampUp, spread, steadyCpuPerWebhook, type CpuSample, type Visit } from '../../bench/lib/measures';
 import { README_END, README_START, replaceBlock, SIZING_CONCURRENCIES, SIZING_MEMORIES, sizingMarkdown } from '../../bench/lib/report';
 
 /** Samples of a run costing `fixedMs` up front, then `perWebhook` ms each, `rate` webhooks per sample. */
@@ -53,6 +53,23 @@ describe('busy window', () => {
 
   it('when two webhooks only touch in time, they were never in flight together', () => {
     expect(maxOverlap([visit('a', 0, 30), visit('a', 30, 60), visit('b', 10, 40)])).toBe(2);
+  });
+});
+
+describe('rampUp', () => {
+  it('when slots fill one after another, it gives the time to the full cap and the idle slot time before it', () => {
+    // Cap 3: one in flight from 0, two from 10, three from 25.
+    const r = rampUp([visit('a', 0, 100), visit('b', 10, 100), visit('c', 25, 100)], 3);
+    expect(r.ms).toBe(25);
+    expect(r.idleSlotMs).toBe(2 * 10 + 1 * 15);
+  });
+
+  it('when every slot starts at once, it costs nothing', () => {
+    expect(rampUp([visit('a', 5, 35), visit('b', 5, 35)], 2)).toEqual({ ms: 0, idleSlotMs: 0 });
+  });
+
+  it('when the cap is never reached, the time is not a number', () => {
+    expect(Number.isNaN(rampUp([visit('a', 0, 30), visit('a', 30, 60)], 2).ms)).toBe(true);
   });
 });
 

@@ -19,6 +19,8 @@ import { emulatorClient } from './sqs-queues';
 export interface Localstack {
   readonly endpoint: string;
   readonly sqs: SQSClient;
+  /** The LocalStack server process (its SQS runs in it), for CPU readings. */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -144,6 +146,7 @@ export async function startLocalstack(): Promise<Localstack> {
   return {
     endpoint,
     sqs,
+    pid: child.pid,
     async stop() {
       sqs.destroy();
       await cleanUp();

@@ -76,6 +76,32 @@ export function busyWindow(visits: readonly Visit[], cap: number): BusyWindow | 
   return { startMs, endMs, effectiveConcurrency: busy / (endMs - startMs), repositories: lasts.length };
 }
 
+export interface RampUp {
+  /** From the first arrival until `cap` webhooks were first in flight at once (NaN: never). */
+  readonly ms: number;
+  /** Slot-milliseconds left idle in that time: what the ramp-up costs the busy window. */
+  readonly idleSlotMs: number;
+}
+
+/** How long the consumer took to fill the cap from its first arrival at Jenkins. */
+export function rampUp(visits: readonly Visit[], cap: number): RampUp {
+  const events: Array<[number, number]> = [];
+  for (const v of visits) events.push([v.receivedAt, 1], [v.answeredAt, -1]);
+  events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  if (events.length === 0) return { ms: NaN, idleSlotMs: NaN };
+  const start = events[0][0];
+  let inFlight = 0;
+  let idleSlotMs = 0;
+  let last = start;
+  for (const [at, d] of events) {
+    idleSlotMs += (cap - inFlight) * (at - last);
+    last = at;
+    inFlight += d;
+    if (inFlight >= cap) return { ms: at - start, idleSlotMs };
+  }
+  return { ms: NaN, idleSlotMs };
+}
+
 /** Most webhooks at Jenkins at once, from its timestamps (an answer and an arrival in the same ms do not overlap). */
 export function maxOverlap(visits: readonly Visit[]): number {
   const events: Array<[number, number]> = [];

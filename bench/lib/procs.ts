@@ -126,13 +126,13 @@ export async function sqsEmulatorFromEnvironment(): Promise<SqsEmulatorProcess> 
 /**
  * LocalStack 2026.3.0 (__tests__/support/localstack.ts), which returns several messages of one
  * repository per receive, as SQS does. Installed into .venv/localstack on first use (the tests'
- * globalSetup does the same). Its CPU is not read: it runs as a process group of its own.
+ * globalSetup does the same). Its CPU is read from its server process, where SQS runs.
  */
 export async function startLocalstackEmulator(): Promise<SqsEmulatorProcess> {
   installLocalstack();
   const ls = await startLocalstack();
   ls.sqs.destroy();
-  return emulator('localstack', 'LocalStack 2026.3.0', ls.endpoint, undefined, () => ls.stop());
+  return emulator('localstack', 'LocalStack 2026.3.0', ls.endpoint, ls.pid, () => ls.stop());
 }
 
 /** What the Jenkins child reports per webhook POST (bodies stay in the child). */

@@ -9,7 +9,7 @@
 import { queueDepth } from '../../__tests__/support/fauxqs';
 import { WEBHOOK_SECRET } from '../../__tests__/support/webhooks';
 import { benchQueues, CONCURRENCY, cpuMeter, drainEnvFor, drainUntil, HANG_NOTE, okText, REPOS, warmDrain, type Bench } from '../lib/context';
-import { busyWindow, maxOverlap, spread, steadyCpuPerWebhook, type Visit } from '../lib/measures';
+import { busyWindow, maxOverlap, rampUp, spread, steadyCpuPerWebhook, type Visit } from '../lib/measures';
 import { barePosts } from '../lib/bare-posts';
 import { variantName, type DrainVariant, type LoadedDrain } from '../lib/drain';
 import { startJenkinsProcess, type DeliveryRecord, type JenkinsProcess } from '../lib/procs';
@@ -30,6 +30,9 @@ export const S1_RUNS = 3;
 
 interface S1Run {
   readonly effective: number;
+  readonly rampUpMs: number;
+  /** Of the cap over the busy window: what the ramp-up's idle slots cost the effective figure. */
+  readonly rampUpCost: number;
   readonly sqsCallsPerWebhook: number;
   readonly wholeRun: number;
   readonly throughput: number;
@@ -58,11 +61,14 @@ async function measuredRun(bench: Bench, drain: LoadedDrain, jenkins: JenkinsPro
   const after = await queueDepth(bench.sqs.sqs, queueUrl);
   const left = after.visible + after.inFlight;
   const maxInFlight = maxOverlap(visits);
+  const ramp = rampUp(visits, CONCURRENCY);
   const ok = outcome.reached && !outcome.hung && !outcome.stalled && left === 0 && maxInFlight <= CONCURRENCY
     && check.lost === 0 && check.outOfOrder === 0 && check.duplicates === 0 && check.badSignatures === 0;
   const sqsCalls = invocation ? Object.values(invocation.sqsCalls).reduce((a, b) => a + b, 0) : NaN;
   return {
     effective: busy?.effectiveConcurrency ?? NaN,
+    rampUpMs: ramp.ms,
+    rampUpCost: busy ? ramp.idleSlotMs / (busy.endMs - busy.startMs) : NaN,
     sqsCallsPerWebhook: sqsCalls / sent.length,
     wholeRun: (throughput * meanServiceMs) / 1000,
     throughput, meanServiceMs,
@@ -72,7 +78,7 @@ async function measuredRun(bench: Bench, drain: LoadedDrain, jenkins: JenkinsPro
     problems: `lost ${check.lost}, out of order ${check.outOfOrder}, duplicates ${check.duplicates}, bad signatures ${check.badSignatures}, ${okText(outcome)}, ${left} left`,
     detail: {
       webhooksPerSecond: round(throughput), meanJenkinsServiceMs: round(meanServiceMs, 3), effectiveConcurrency: round(busy?.effectiveConcurrency ?? NaN, 3),
-      busyWindowMs: busy ? busy.endMs - busy.startMs : null, ...check, maxInFlightFromTimestamps: maxInFlight, hung: outcome.hung, stalled: outcome.stalled,
+      busyWindowMs: busy ? busy.endMs - busy.startMs : null, rampUpMs: ramp.ms, rampUpIdleSlotMs: ramp.idleSlotMs, ...check, maxInFlightFromTimestamps: maxInFlight, hung: outcome.hung, stalled: outcome.stalled,
       cpuMsPerWebhookSteady: steady ? round(steady.msPerWebhook, 4) : null, drainCpuMs: invocation ? round(invocation.cpuMs) : null,
       stats: invocation?.result.stats ?? null, sqsCallsByAction: invocation?.sqsCalls ?? null, queueAfter: after, cpu,
     },
@@ -168,10 +174,13 @@ function report(bench: Bench, all: Record<S1Consumer, S1Run[]>, bare: readonly n
   });
   rows.push({ scenario: s, metric: `bare HTTP posts of the same deliveries, ${CONCURRENCY} loops, no SQS (what any consumer reaches here; same rounds)`, value: fmt(bareSpread), unit: `of ${CONCURRENCY}` });
   rows.push({ scenario: s, metric: 'drain minus bare HTTP posts (paired by round)', value: fmt(spread(runs.map((r, i) => r.effective - bare[i]))), unit: 'of the cap' });
+  rows.push({ scenario: s, metric: `ramp-up: from the first arrival until ${CONCURRENCY} in flight`, value: fmt(of((r) => r.rampUpMs), 0), unit: 'ms' });
+  rows.push({ scenario: s, metric: 'what the ramp-up cost the effective concurrency (idle slots before the cap was reached)', value: fmt(of((r) => r.rampUpCost), 3), unit: 'of the cap' });
   rows.push({ scenario: s, metric: 'SQS calls per webhook, Jenkins-bound', value: fmt(of((r) => r.sqsCallsPerWebhook), 3) });
   if (baselineRuns.length > 0) {
     const name = variantName(bench.options.baseline!);
     rows.push({ scenario: s, metric: `baseline effective concurrency (${name})`, value: fmt(spread(baselineRuns.map((r) => r.effective))), unit: `of ${CONCURRENCY}` });
+    rows.push({ scenario: s, metric: `baseline ramp-up (${name})`, value: fmt(spread(baselineRuns.map((r) => r.rampUpMs)), 0), unit: 'ms' });
     rows.push({ scenario: s, metric: 'drain minus baseline effective concurrency (paired by round)', value: fmt(spread(runs.map((r, i) => r.effective - baselineRuns[i].effective))), unit: 'of the cap' });
     rows.push({ scenario: s, metric: `baseline SQS calls per webhook, Jenkins-bound (${name})`, value: fmt(spread(baselineRuns.map((r) => r.sqsCallsPerWebhook)), 3) });
   }

@@ -1,4 +1,4 @@
-import { pollerStep, type PollerState } from '../../../functions/drain/core/cadence';
+import { MAX_RECEIVES_AT_ONCE, pollerStep, receivesToSend, type FanOutState, type PollerState } from '../../../functions/drain/core/cadence';
 
 const state = (over: Partial<PollerState>): PollerState => ({ concurrency: 8, inHand: 0, lastReceiveShort: false, unlockedSinceReceive: false, ...over });
 
@@ -31,5 +31,32 @@ describe('pollerStep', () => {
   it('when the concurrency is one, it never holds more than one batch in hand', () => {
     expect(pollerStep(state({ concurrency: 1, inHand: 1 }))).toBe('wait');
     expect(pollerStep(state({ concurrency: 1, inHand: 0, lastReceiveShort: true }))).toBe('receive');
+  });
+});
+
+const fanOut = (over: Partial<FanOutState>): FanOutState => ({ concurrency: 8, busyWorkers: 1, inHand: 0, lastReceiveFull: true, longPoll: false, ...over });
+
+describe('receivesToSend', () => {
+  it('when a full receive showed a backlog and workers are idle with nothing to take, it sends one receive per such worker', () => {
+    expect(receivesToSend(fanOut({ busyWorkers: 1, inHand: 0 }))).toBe(7);
+    expect(receivesToSend(fanOut({ busyWorkers: 3, inHand: 2 }))).toBe(3);
+  });
+
+  it('when the last receive came back short, it sends one: the queue is running out of free repositories', () => {
+    expect(receivesToSend(fanOut({ lastReceiveFull: false }))).toBe(1);
+  });
+
+  it('when the receive long-polls, it sends one: the queue looked empty and one call waits for what comes', () => {
+    expect(receivesToSend(fanOut({ longPoll: true }))).toBe(1);
+  });
+
+  it('when every worker is busy or has a batch waiting, it sends one', () => {
+    expect(receivesToSend(fanOut({ busyWorkers: 8 }))).toBe(1);
+    expect(receivesToSend(fanOut({ busyWorkers: 4, inHand: 4 }))).toBe(1);
+    expect(receivesToSend(fanOut({ busyWorkers: 4, inHand: 9 }))).toBe(1);
+  });
+
+  it('when the concurrency is large, it never sends more than the limit at once', () => {
+    expect(receivesToSend(fanOut({ concurrency: 64, busyWorkers: 0 }))).toBe(MAX_RECEIVES_AT_ONCE);
   });
 });

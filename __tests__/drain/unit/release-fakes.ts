@@ -53,6 +53,11 @@ export class FakeFifoQueue implements QueuePort {
   reorder?: (messages: HeldWebhook[]) => HeldWebhook[];
   /** Lets a test make dead-lettering fail. */
   onDeadLetter?: (id: string) => void;
+  /**
+   * Fill each receive from one repository, as SQS does over a backlog ("as many messages of
+   * one group as possible"); the default hands out several repositories per receive.
+   */
+  oneGroupPerReceive = false;
   private readonly stored: Stored[] = [];
   private sequence = 10n ** 20n - 3n;
   private deleteCalls = 0;
@@ -76,6 +81,7 @@ export class FakeFifoQueue implements QueuePort {
     for (const s of this.stored) {
       if (out.length >= maxMessages) break;
       if (blocked.has(s.message.groupId)) continue;
+      if (this.oneGroupPerReceive && out.length > 0 && s.message.groupId !== out[0].groupId) continue;
       if (s.visibleAt > now) {
         blocked.add(s.message.groupId);
         continue;

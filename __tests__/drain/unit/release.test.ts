@@ -702,6 +702,70 @@ describe('releaseHeldWebhooks', () => {
       expect(d.queue.remainingIds()).toEqual([]);
     });
 
+    /** Counts how many receives are in flight at once; each takes a few event-loop turns. */
+    class OverlapCountingQueue extends FakeFifoQueue {
+      inFlight = 0;
+      maxInFlight = 0;
+      failCall?: number;
+      private made = 0;
+      async receive(maxMessages: number, waitSeconds: number): Promise<HeldWebhook[]> {
+        this.made += 1;
+        const call = this.made;
+        this.inFlight += 1;
+        this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+        try {
+          await ticks(3);
+          if (call === this.failCall) throw new Error('AWS.SimpleQueueService.ServiceUnavailable');
+          return await super.receive(maxMessages, waitSeconds);
+        } finally {
+          this.inFlight -= 1;
+        }
+      }
+    }
+
+    it('when SQS fills each receive from one repository over a backlog, after the first full receive it sends one receive per idle worker together', async () => {
+      const d = drainWith({ concurrency: 4, attemptTicks: () => 40, queue: (clock) => Object.assign(new OverlapCountingQueue(clock), { oneGroupPerReceive: true }) });
+      const queue = d.queue as OverlapCountingQueue;
+      const sent = fill(queue, ['a', 'b', 'c', 'd', 'e', 'f'], 12);
+      const stats = await d.run();
+      expect(stats.released).toBe(72);
+      // The first receive alone, then the three idle workers' receives at once.
+      expect(queue.receiveCallsMade()[0].returned).toHaveLength(10);
+      expect(queue.maxInFlight).toBe(3);
+      expect(d.jenkins.maxInFlight).toBe(4);
+      for (const [group, ids] of sent) expect(attemptsOfGroup(d.jenkins, group)).toEqual(ids);
+      expect(queue.remainingIds()).toEqual([]);
+    });
+
+    it('when the queue is empty, it never sends receives together', async () => {
+      const d = drainWith({ concurrency: 8, queue: (clock) => new OverlapCountingQueue(clock) });
+      await d.run();
+      expect((d.queue as OverlapCountingQueue).maxInFlight).toBe(1);
+    });
+
+    it('when one receive hands out several repositories (fauxqs), the first receive feeds every worker and no receives go together', async () => {
+      const d = drainWith({ concurrency: 4, attemptTicks: () => 5, queue: (clock) => new OverlapCountingQueue(clock) });
+      fill(d.queue, ['a', 'b', 'c', 'd', 'e', 'f'], 4);
+      const stats = await d.run();
+      expect(stats.released).toBe(24);
+      expect((d.queue as OverlapCountingQueue).maxInFlight).toBe(1);
+    });
+
+    it('when one of the receives sent together fails, what the others returned is still sent in order and the run ends', async () => {
+      const d = drainWith({ concurrency: 4, attemptTicks: () => 40, queue: (clock) => Object.assign(new OverlapCountingQueue(clock), { oneGroupPerReceive: true, failCall: 3 }) });
+      const queue = d.queue as OverlapCountingQueue;
+      const sent = fill(queue, ['a', 'b', 'c', 'd', 'e', 'f'], 12);
+      const stats = await d.run();
+      const returned = queue.receiveCallsMade().flatMap((c) => c.returned);
+      // Receives 1, 2 and 4 landed (30 webhooks); all of them went to Jenkins, in order, and were deleted.
+      expect(returned).toHaveLength(30);
+      expect(stats.released).toBe(30);
+      expect(d.queue.deletedIds.sort()).toEqual([...returned].sort());
+      for (const [group, ids] of sent) expect(attemptsOfGroup(d.jenkins, group)).toEqual(ids.filter((id) => returned.includes(id)));
+      expect(d.log.lines.some((l) => l.level === 'error' && /receive failed; ending this run/.test(l.message))).toBe(true);
+      expect(queue.receiveCallsMade()).toHaveLength(3);
+    });
+
     it.each(Array.from({ length: 12 }, (_, i) => i + 1))(
       'when the last busy worker finishes while an empty receive is in flight (attempt of %i event-loop turns), the run still ends',
       async (attemptTurns) => {

@@ -32,3 +32,30 @@ export function pollerStep({ concurrency, inHand, lastReceiveShort, unlockedSinc
   if (inHand > 0 && lastReceiveShort && !unlockedSinceReceive) return 'wait';
   return 'receive';
 }
+
+/** Receives sent together at most: enough to fill a ramp-up quickly without a burst of empty calls. */
+export const MAX_RECEIVES_AT_ONCE = 10;
+
+export interface FanOutState {
+  readonly concurrency: number;
+  readonly busyWorkers: number;
+  readonly inHand: number;
+  /** The last receive(s) returned every message asked for: a backlog is waiting. */
+  readonly lastReceiveFull: boolean;
+  /** This receive long-polls: the queue looked empty, so one call waits for what comes. */
+  readonly longPoll: boolean;
+}
+
+/**
+ * How many receives to send at once. SQS FIFO fills a receive from as few repositories as it
+ * can (ten webhooks of one repository when it has ten), so at the start of a run over a
+ * backlog one receive feeds one worker, and filling eight workers one receive at a time costs
+ * eight round trips of idle Jenkins capacity. Once a full receive shows a backlog, it sends one
+ * receive per idle worker that has no batch waiting, together; otherwise (and for a long poll) one. Concurrent
+ * receives never hand out the same repository: FIFO locks a group while any of it is in flight.
+ */
+export function receivesToSend({ concurrency, busyWorkers, inHand, lastReceiveFull, longPoll }: FanOutState): number {
+  const idleWithoutBatch = concurrency - busyWorkers - inHand;
+  if (longPoll || !lastReceiveFull || idleWithoutBatch <= 1) return 1;
+  return Math.min(idleWithoutBatch, MAX_RECEIVES_AT_ONCE);
+}

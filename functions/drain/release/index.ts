@@ -1,7 +1,7 @@
 import type { HeldWebhook } from '../adapters/buffer-queue';
 import { DeleteBatcher } from '../delete-batcher';
 import { Broadcast, LatchedSignal } from '../signals';
-import { pollerStep } from '../core/cadence';
+import { pollerStep, receivesToSend } from '../core/cadence';
 import { FailureRun } from '../core/failure-run';
 import { groupByRepository } from '../core/grouping';
 import { RECENT_ACCEPTANCE_MS } from '../core/refusal-judge';
@@ -175,9 +175,52 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
     }
   };
 
+  /** A receive's messages become batches in hand, one per repository, and workers are woken. */
+  const takeIn = async (messages: HeldWebhook[]) => {
+    if (messages.length === 0) return;
+    deps.received?.(messages);
+    let groups: Map<string, HeldWebhook[]>;
+    try {
+      groups = groupByRepository(messages);
+    } catch (error) {
+      await holds.handBack(messages, 'could not order the batch'); // hand it back before failing
+      throw error;
+    }
+    for (const [groupId, groupMessages] of groups) ready.push({ groupId, messages: groupMessages, start: 0 });
+    workersWake.notifyAll(); // not the poller's own latch: that would cost an extra receive
+  };
+
+  /**
+   * `count` receives sent together (one unless a ramp-up over a backlog wants more), each
+   * taken in as it lands so a worker starts on the first while the others are on their way.
+   * FIFO never hands one repository to two of them.
+   */
+  const receiveTogether = async (count: number, wait: number): Promise<{ received: number; failure?: unknown }> => {
+    let received = 0;
+    let failure: unknown;
+    const one = async () => {
+      let messages: HeldWebhook[];
+      try {
+        messages = await deps.queue.receive(RECEIVE_BATCH, wait);
+      } catch (error) {
+        failure ??= error;
+        return;
+      }
+      received += messages.length;
+      await takeIn(messages);
+    };
+    const outcomes = await Promise.allSettled(Array.from({ length: count }, one));
+    // A batch that could not be ordered was handed back: the run fails.
+    const unordered = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (unordered) throw unordered.reason;
+    return { received, failure };
+  };
+
   const poll = async () => {
     let lastReceiveEmpty = false;
     let lastReceiveShort = false;
+    /** The first receive goes alone: an empty queue must not cost a burst of calls. */
+    let firstReceive = true;
     try {
       while (!run.stopped) {
         if (!deps.budget.canReceive()) break;
@@ -199,19 +242,19 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
         const longPoll = ready.length === 0 && freeWorker && (lastReceiveEmpty || busyWorkers === 0);
         const maxWait = busyWorkers > 0 ? Math.min(1, options.idleWaitSeconds) : options.idleWaitSeconds;
         const wait = longPoll ? Math.min(maxWait, deps.budget.receiveWindowSeconds()) : 0;
-        stats.receiveCalls += 1;
+        const count = receivesToSend({ concurrency: options.concurrency, busyWorkers, inHand: ready.length, lastReceiveFull: !lastReceiveShort && !firstReceive, longPoll: wait > 0 });
+        firstReceive = false;
+        stats.receiveCalls += count;
         unlockedSinceReceive = false;
-        let messages: HeldWebhook[];
-        try {
-          messages = await deps.queue.receive(RECEIVE_BATCH, wait);
-        } catch (error) {
-          // Whatever SQS may have handed out stays invisible until its visibility timeout: safe.
-          deps.log.error('receive failed; ending this run', { error: errorMessage(error) });
+        const { received, failure } = await receiveTogether(count, wait);
+        if (failure !== undefined) {
+          // Whatever a failed receive may have handed out stays invisible until its visibility
+          // timeout: safe. What the others returned is in hand and is sent before the run ends.
+          deps.log.error('receive failed; ending this run', { error: errorMessage(failure) });
           break;
         }
-        lastReceiveEmpty = messages.length === 0;
-        lastReceiveShort = messages.length < RECEIVE_BATCH;
-        if (messages.length > 0) deps.received?.(messages);
+        lastReceiveEmpty = received === 0;
+        lastReceiveShort = received < RECEIVE_BATCH * count;
         if (lastReceiveEmpty) {
           if (wait > 0) continue; // SQS already waited for us
           // Repositories locked by pending deletes unlock when those land: send them now.
@@ -221,15 +264,6 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
           else await sleep(IDLE_PAUSE_MS);
           continue;
         }
-        let groups: Map<string, HeldWebhook[]>;
-        try {
-          groups = groupByRepository(messages);
-        } catch (error) {
-          await holds.handBack(messages, 'could not order the batch'); // hand it back before failing
-          throw error;
-        }
-        for (const [groupId, groupMessages] of groups) ready.push({ groupId, messages: groupMessages, start: 0 });
-        workersWake.notifyAll(); // not the poller's own latch: that would cost an extra receive
       }
     } finally {
       polling = false;
