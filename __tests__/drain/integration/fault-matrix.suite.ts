@@ -50,6 +50,8 @@ interface CellSpec {
   /** Replaces the default drain-to-empty after the common healing; returns the runs it took. */
   readonly heal?: (ctx: FaultContext) => Promise<number>;
   readonly maxHealingRuns?: number;
+  /** Duplicates depend on timing in this cell (see MatrixRow.mayDuplicate). */
+  readonly mayDuplicate?: boolean;
 }
 
 const spigot = (c: Cell) => world.ssm.parameter(c.parameterName)!;
@@ -203,6 +205,7 @@ const CELLS: CellSpec[] = [
   {
     name: 'drain-killed',
     fault: 'drain process killed (SIGKILL) halfway through',
+    mayDuplicate: true,
     options: { serviceTimeMs: 100, visibilityTimeoutSeconds: 2 },
     async during({ cell }) {
       const { killed } = await invokeAndKill(cell, () => cell.jenkins.accepted().length >= 5);
@@ -306,6 +309,7 @@ export function faultMatrix(backend: SqsBackend): void {
           cell: spec.name,
           fault: spec.fault,
           duringFault,
+          mayDuplicate: spec.mayDuplicate,
           outcome: {
             sent: sent.length,
             delivered: l.delivered,
