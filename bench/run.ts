@@ -29,7 +29,7 @@ import { jenkinsBound } from './scenarios/jenkins-bound';
 import { latency } from './scenarios/latency';
 
 const ROOT = path.resolve(__dirname, '..');
-const USAGE = 'usage: npm run bench [-- --write] [-- --baseline <git ref>] (environment: BENCH_N, BENCH_N2, BENCH_ROUNDS, BENCH_ONLY, BENCH_SKIP_SYNTH, BENCH_SKIP_LOCALSTACK, BENCH_DRAIN_PATCH, BENCH_SQS_ENDPOINT; see bench/README.md)';
+const USAGE = 'usage: npm run bench [-- --write] [-- --baseline <git ref>] (environment: BENCH_N, BENCH_N2, BENCH_ROUNDS, BENCH_S1_RUNS, BENCH_ONLY, BENCH_SKIP_SYNTH, BENCH_SKIP_LOCALSTACK, BENCH_DRAIN_PATCH, BENCH_SQS_ENDPOINT; see bench/README.md)';
 
 function parseArgs(argv: readonly string[]): { write: boolean; baseline?: string } {
   let write = false;
@@ -81,13 +81,14 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
   const envSet = (k: string) => process.env[k] !== undefined;
-  const partial = only.length > 0 || ['BENCH_SKIP_SYNTH', 'BENCH_SKIP_LOCALSTACK', 'BENCH_N', 'BENCH_N2', 'BENCH_ROUNDS', 'BENCH_DRAIN_PATCH', 'BENCH_SQS_ENDPOINT'].some(envSet);
-  if (args.write && partial) throw new Error('--write records a full run only: unset BENCH_ONLY, BENCH_SKIP_SYNTH, BENCH_SKIP_LOCALSTACK, BENCH_N, BENCH_N2, BENCH_ROUNDS, BENCH_DRAIN_PATCH and BENCH_SQS_ENDPOINT');
+  const partial = only.length > 0 || ['BENCH_SKIP_SYNTH', 'BENCH_SKIP_LOCALSTACK', 'BENCH_N', 'BENCH_N2', 'BENCH_ROUNDS', 'BENCH_S1_RUNS', 'BENCH_DRAIN_PATCH', 'BENCH_SQS_ENDPOINT'].some(envSet);
+  if (args.write && partial) throw new Error('--write records a full run only: unset BENCH_ONLY, BENCH_SKIP_SYNTH, BENCH_SKIP_LOCALSTACK, BENCH_N, BENCH_N2, BENCH_ROUNDS, BENCH_S1_RUNS, BENCH_DRAIN_PATCH and BENCH_SQS_ENDPOINT');
   const variant: DrainVariant = drainPatch ? { kind: 'patch', file: drainPatch } : { kind: 'tree' };
   const options: BenchOptions = {
     n1: Number(process.env.BENCH_N ?? 1500),
     n2: Number(process.env.BENCH_N2 ?? 3000),
     rounds: Number(process.env.BENCH_ROUNDS ?? 5),
+    s1Runs: Number(process.env.BENCH_S1_RUNS ?? 5),
     variant,
     baseline: args.baseline ? { kind: 'ref', ref: git('rev-parse', '--short', args.baseline) } : undefined,
   };

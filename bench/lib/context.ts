@@ -32,6 +32,8 @@ export interface BenchOptions {
   readonly n2: number;
   /** Interleaved S2 rounds. */
   readonly rounds: number;
+  /** Measured S1 runs per consumer (BENCH_S1_RUNS). */
+  readonly s1Runs: number;
   /** The drain under test. */
   readonly variant: DrainVariant;
   /** Measured beside it in the same rounds (`--baseline <ref>`). */

@@ -25,8 +25,6 @@ export function visitsOf(records: readonly DeliveryRecord[]): Visit[] {
     .map((d) => ({ repo: d.repo, receivedAt: d.receivedAt, answeredAt: d.answeredAt! }));
 }
 
-/** Measured invocations of the one warm container: S1 reports their median and range. */
-export const S1_RUNS = 3;
 
 interface S1Run {
   readonly effective: number;
@@ -120,7 +118,7 @@ export async function jenkinsBound(bench: Bench): Promise<void> {
       if (!cold.reached) throw new Error(`the ${consumer} warm-up invocation did not release its backlog`);
     }
     const consumers: S1Consumer[] = [...drains.map((d) => d.consumer), 'bare'];
-    for (let i = 0; i < S1_RUNS; i += 1) {
+    for (let i = 0; i < bench.options.s1Runs; i += 1) {
       // Rotated, so no consumer always runs right after the same one.
       const order = consumers.map((_, k) => consumers[(k + i) % consumers.length]);
       for (const consumer of order) {
@@ -135,7 +133,7 @@ export async function jenkinsBound(bench: Bench): Promise<void> {
         runs[consumer].push(r);
       }
       const line = consumers.map((c) => `${c} ${(c === 'bare' ? bare[i] : runs[c][i].effective).toFixed(2)}`).join(', ');
-      progress(`  round ${i + 1}/${S1_RUNS}: in flight at Jenkins while ${CONCURRENCY}+ repositories had work, of ${CONCURRENCY}: ${line}`);
+      progress(`  round ${i + 1}/${bench.options.s1Runs}: in flight at Jenkins while ${CONCURRENCY}+ repositories had work, of ${CONCURRENCY}: ${line}`);
     }
     maxInFlight = (await jenkins.snapshot()).maxInFlight;
   } finally {
@@ -187,6 +185,6 @@ function report(bench: Bench, all: Record<S1Consumer, S1Run[]>, bare: readonly n
   rows.push({ scenario: s, metric: 'the same over the whole run (throughput x mean Jenkins latency)', value: fmt(of((r) => r.wholeRun)), unit: `of ${CONCURRENCY}` });
   rows.push({ scenario: s, metric: 'drain CPU per webhook at steady state, Jenkins-bound', value: fmt(cpu, 3), unit: 'ms' });
   rows.push({ scenario: s, metric: 'max in flight at Jenkins (counted by Jenkins, warm-up included)', value: maxInFlight, target: `<= ${CONCURRENCY}`, pass: maxInFlight > 0 && maxInFlight <= CONCURRENCY });
-  rows.push({ scenario: s, metric: 'every run: lost / out of order / duplicates / bad signatures 0, ended when told, queue empty', value: bad.length === 0 && runs.length === S1_RUNS ? 'ok' : `${bad.length} bad: ${bad.map((r) => r.problems).join('; ')}`,
-    target: 'ok', pass: bad.length === 0 && runs.length === S1_RUNS, why: HANG_NOTE });
+  rows.push({ scenario: s, metric: 'every run: lost / out of order / duplicates / bad signatures 0, ended when told, queue empty', value: bad.length === 0 && runs.length === bench.options.s1Runs ? 'ok' : `${bad.length} bad: ${bad.map((r) => r.problems).join('; ')}`,
+    target: 'ok', pass: bad.length === 0 && runs.length === bench.options.s1Runs, why: HANG_NOTE });
 }
