@@ -90,7 +90,8 @@ async function main(): Promise<void> {
     rounds: Number(process.env.BENCH_ROUNDS ?? 5),
     s1Runs: Number(process.env.BENCH_S1_RUNS ?? 5),
     variant,
-    baseline: args.baseline ? { kind: 'ref', ref: git('rev-parse', '--short', args.baseline) } : undefined,
+    // The commit, not an annotated tag's own object: that is what the report names.
+    baseline: args.baseline ? { kind: 'ref', ref: git('rev-parse', '--short', `${args.baseline}^{commit}`) } : undefined,
   };
   const started = Date.now();
   const results: Record<string, unknown> = {
