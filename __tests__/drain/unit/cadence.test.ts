@@ -34,12 +34,23 @@ describe('pollerStep', () => {
   });
 });
 
-const fanOut = (over: Partial<FanOutState>): FanOutState => ({ concurrency: 8, busyWorkers: 1, inHand: 0, lastReceiveFull: true, longPoll: false, ...over });
+const fanOut = (over: Partial<FanOutState>): FanOutState => ({
+  concurrency: 8, busyWorkers: 1, inHand: 0, lastReceiveFull: true, repositoriesPerReceive: 1, rampUpOver: false, longPoll: false, ...over,
+});
 
 describe('receivesToSend', () => {
-  it('when a full receive showed a backlog and workers are idle with nothing to take, it sends one receive per such worker', () => {
+  it('when a full receive of one repository showed a backlog in the ramp-up, it sends one receive per worker idle with nothing to take', () => {
     expect(receivesToSend(fanOut({ busyWorkers: 1, inHand: 0 }))).toBe(7);
     expect(receivesToSend(fanOut({ busyWorkers: 3, inHand: 2 }))).toBe(3);
+  });
+
+  it('when a receive hands out several repositories, it sends only as many as the idle workers need', () => {
+    expect(receivesToSend(fanOut({ busyWorkers: 1, repositoriesPerReceive: 3 }))).toBe(3);
+    expect(receivesToSend(fanOut({ busyWorkers: 1, repositoriesPerReceive: 10 }))).toBe(1);
+  });
+
+  it('when the ramp-up is over (the cap was reached, or receives sent together came back short), it sends one', () => {
+    expect(receivesToSend(fanOut({ rampUpOver: true, busyWorkers: 0 }))).toBe(1);
   });
 
   it('when the last receive came back short, it sends one: the queue is running out of free repositories', () => {

@@ -54,10 +54,11 @@ export class FakeFifoQueue implements QueuePort {
   /** Lets a test make dead-lettering fail. */
   onDeadLetter?: (id: string) => void;
   /**
-   * Fill each receive from one repository, as SQS does over a backlog ("as many messages of
-   * one group as possible"); the default hands out several repositories per receive.
+   * Fill each receive from as few repositories as possible, as SQS does ("as many messages
+   * with the same message group ID as possible"): a repository's messages first, then the
+   * next repository's. The default takes messages in send order across repositories.
    */
-  oneGroupPerReceive = false;
+  fillFromFewestRepositories = false;
   private readonly stored: Stored[] = [];
   private sequence = 10n ** 20n - 3n;
   private deleteCalls = 0;
@@ -78,10 +79,9 @@ export class FakeFifoQueue implements QueuePort {
     const now = this.clock.now();
     const blocked = new Set<string>();
     const out: HeldWebhook[] = [];
-    for (const s of this.stored) {
+    for (const s of this.receiveOrder()) {
       if (out.length >= maxMessages) break;
       if (blocked.has(s.message.groupId)) continue;
-      if (this.oneGroupPerReceive && out.length > 0 && s.message.groupId !== out[0].groupId) continue;
       if (s.visibleAt > now) {
         blocked.add(s.message.groupId);
         continue;
@@ -95,6 +95,18 @@ export class FakeFifoQueue implements QueuePort {
     const returned = this.reorder ? this.reorder(out) : out;
     this.calls.push({ op: 'receive', max: maxMessages, wait: waitSeconds, returned: returned.map((m) => m.messageId) });
     return returned;
+  }
+
+  /** The stored messages in the order a receive considers them. */
+  private receiveOrder(): Stored[] {
+    if (!this.fillFromFewestRepositories) return this.stored;
+    const byGroup = new Map<string, Stored[]>();
+    for (const s of this.stored) {
+      const list = byGroup.get(s.message.groupId) ?? [];
+      list.push(s);
+      byGroup.set(s.message.groupId, list);
+    }
+    return [...byGroup.values()].flat();
   }
 
   async deleteBatch(messages: readonly HeldWebhook[]): Promise<BatchResult> {

@@ -706,12 +706,15 @@ describe('releaseHeldWebhooks', () => {
     class OverlapCountingQueue extends FakeFifoQueue {
       inFlight = 0;
       maxInFlight = 0;
+      /** Times a receive started while another was in flight, after none had been. */
+      bursts = 0;
       failCall?: number;
       private made = 0;
       async receive(maxMessages: number, waitSeconds: number): Promise<HeldWebhook[]> {
         this.made += 1;
         const call = this.made;
         this.inFlight += 1;
+        if (this.inFlight === 2) this.bursts += 1;
         this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
         try {
           await ticks(3);
@@ -724,7 +727,7 @@ describe('releaseHeldWebhooks', () => {
     }
 
     it('when SQS fills each receive from one repository over a backlog, after the first full receive it sends one receive per idle worker together', async () => {
-      const d = drainWith({ concurrency: 4, attemptTicks: () => 40, queue: (clock) => Object.assign(new OverlapCountingQueue(clock), { oneGroupPerReceive: true }) });
+      const d = drainWith({ concurrency: 4, attemptTicks: () => 40, queue: (clock) => Object.assign(new OverlapCountingQueue(clock), { fillFromFewestRepositories: true }) });
       const queue = d.queue as OverlapCountingQueue;
       const sent = fill(queue, ['a', 'b', 'c', 'd', 'e', 'f'], 12);
       const stats = await d.run();
@@ -732,7 +735,32 @@ describe('releaseHeldWebhooks', () => {
       // The first receive alone, then the three idle workers' receives at once.
       expect(queue.receiveCallsMade()[0].returned).toHaveLength(10);
       expect(queue.maxInFlight).toBe(3);
+      // Only in the ramp-up: once every worker has been busy, the poller receives one at a time.
+      expect(queue.bursts).toBe(1);
       expect(d.jenkins.maxInFlight).toBe(4);
+      for (const [group, ids] of sent) expect(attemptsOfGroup(d.jenkins, group)).toEqual(ids);
+      expect(queue.remainingIds()).toEqual([]);
+    });
+
+    it('when the backlog has fewer repositories than workers, it sends receives together once, not every time one comes back full', async () => {
+      const d = drainWith({ concurrency: 8, attemptTicks: () => 6, queue: (clock) => Object.assign(new OverlapCountingQueue(clock), { fillFromFewestRepositories: true }) });
+      const queue = d.queue as OverlapCountingQueue;
+      const sent = fill(queue, ['a', 'b', 'c'], 40);
+      const stats = await d.run();
+      expect(stats.released).toBe(120);
+      expect(queue.bursts).toBe(1);
+      for (const [group, ids] of sent) expect(attemptsOfGroup(d.jenkins, group)).toEqual(ids);
+    });
+
+    it('when one deep repository comes first and many single webhooks follow, every webhook is sent in order and the cap holds', async () => {
+      const d = drainWith({ concurrency: 8, attemptTicks: () => 4, queue: (clock) => Object.assign(new OverlapCountingQueue(clock), { fillFromFewestRepositories: true }) });
+      const queue = d.queue as OverlapCountingQueue;
+      const sent = fill(queue, ['deep'], 30);
+      for (const [group, ids] of fill(queue, Array.from({ length: 40 }, (_, i) => `single${i}`), 1)) sent.set(group, ids);
+      const stats = await d.run();
+      expect(stats.released).toBe(70);
+      expect(d.jenkins.maxInFlight).toBe(8);
+      expect(queue.bursts).toBe(1);
       for (const [group, ids] of sent) expect(attemptsOfGroup(d.jenkins, group)).toEqual(ids);
       expect(queue.remainingIds()).toEqual([]);
     });
@@ -752,7 +780,7 @@ describe('releaseHeldWebhooks', () => {
     });
 
     it('when one of the receives sent together fails, what the others returned is still sent in order and the run ends', async () => {
-      const d = drainWith({ concurrency: 4, attemptTicks: () => 40, queue: (clock) => Object.assign(new OverlapCountingQueue(clock), { oneGroupPerReceive: true, failCall: 3 }) });
+      const d = drainWith({ concurrency: 4, attemptTicks: () => 40, queue: (clock) => Object.assign(new OverlapCountingQueue(clock), { fillFromFewestRepositories: true, failCall: 3 }) });
       const queue = d.queue as OverlapCountingQueue;
       const sent = fill(queue, ['a', 'b', 'c', 'd', 'e', 'f'], 12);
       const stats = await d.run();

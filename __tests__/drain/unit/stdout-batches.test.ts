@@ -63,6 +63,22 @@ describe('StdoutBatches', () => {
     expect(process.listenerCount('exit')).toBe(listeners);
   });
 
+  it('when two runs overlap, lines still go out every interval and the stream is uncorked after the last', async () => {
+    const { stream, writes } = recordingStream();
+    const batches = new StdoutBatches(stream, 20);
+    let endFirst!: () => void;
+    const first = batches.around(() => new Promise<void>((resolve) => (endFirst = resolve)));
+    await batches.around(async () => {
+      stream.write('during both\n');
+      await pause(80);
+      expect(writes.join('')).toBe('during both\n');
+    });
+    expect(stream.writableCorked).toBeGreaterThan(0); // the first run is still going
+    endFirst();
+    await first;
+    expect(stream.writableCorked).toBe(0);
+  });
+
   it('when the process exits in the middle of a run, the lines it held are written before it goes', () => {
     const module = path.join(__dirname, '../../../functions/drain/adapters/stdout-batches.ts');
     const script = `const { StdoutBatches } = require(${JSON.stringify(module)});

@@ -6,7 +6,8 @@
  * newlines, so every line is still its own log event, carrying its own timestamp field.
  *
  * Only stdout is held: Powertools writes warnings and errors to stderr, which goes out at once.
- * Runs are one at a time (one Lambda event per container, one agent run after another).
+ * Runs are one at a time (one Lambda event per container, one agent run after another); should
+ * two overlap, the flushes go on until the last ends.
  */
 import type { Writable } from 'node:stream';
 
@@ -14,6 +15,10 @@ import type { Writable } from 'node:stream';
 export const LOG_FLUSH_MS = 50;
 
 export class StdoutBatches {
+  /** Runs inside `around` now: only the first corks and starts the flushes, only the last stops them. */
+  private active = 0;
+  private timer: NodeJS.Timeout | undefined;
+
   constructor(
     private readonly stream: Writable = process.stdout,
     private readonly flushMs = LOG_FLUSH_MS,
@@ -21,24 +26,35 @@ export class StdoutBatches {
 
   /** Runs `work` with the stream corked, flushing every `flushMs` and, whatever happens, at the end. */
   async around<T>(work: () => Promise<T>): Promise<T> {
-    const { stream } = this;
-    stream.cork();
-    const timer = setInterval(() => {
-      stream.uncork();
-      stream.cork();
-    }, this.flushMs);
-    timer.unref();
-    // An exit in the middle of a run (an uncaught error) still writes what is held.
-    const onExit = () => {
-      while (stream.writableCorked > 0) stream.uncork();
-    };
-    process.once('exit', onExit);
+    if (this.active === 0) this.start();
+    this.active += 1;
     try {
       return await work();
     } finally {
-      clearInterval(timer);
-      process.removeListener('exit', onExit);
-      stream.uncork();
+      this.active -= 1;
+      if (this.active === 0) this.stop();
     }
+  }
+
+  private readonly flushAll = () => {
+    while (this.stream.writableCorked > 0) this.stream.uncork();
+  };
+
+  private start(): void {
+    this.stream.cork();
+    this.timer = setInterval(() => {
+      this.flushAll();
+      this.stream.cork();
+    }, this.flushMs);
+    this.timer.unref();
+    // An exit in the middle of a run (an uncaught error) still writes what is held.
+    process.once('exit', this.flushAll);
+  }
+
+  private stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    process.removeListener('exit', this.flushAll);
+    this.flushAll();
   }
 }

@@ -38,10 +38,18 @@ export const MAX_RECEIVES_AT_ONCE = 10;
 
 export interface FanOutState {
   readonly concurrency: number;
+  /** Workers holding a batch (sending it, or checking the spigot before they do). */
   readonly busyWorkers: number;
   readonly inHand: number;
   /** The last receive(s) returned every message asked for: a backlog is waiting. */
   readonly lastReceiveFull: boolean;
+  /** Repositories per receive in the last receive(s): how many workers one receive feeds. */
+  readonly repositoriesPerReceive: number;
+  /**
+   * The ramp-up is over: every worker has been busy at once this run, or receives sent together
+   * came back short (the backlog has fewer free repositories than idle workers).
+   */
+  readonly rampUpOver: boolean;
   /** This receive long-polls: the queue looked empty, so one call waits for what comes. */
   readonly longPoll: boolean;
 }
@@ -50,12 +58,17 @@ export interface FanOutState {
  * How many receives to send at once. SQS FIFO fills a receive from as few repositories as it
  * can (ten webhooks of one repository when it has ten), so at the start of a run over a
  * backlog one receive feeds one worker, and filling eight workers one receive at a time costs
- * eight round trips of idle Jenkins capacity. Once a full receive shows a backlog, it sends one
- * receive per idle worker that has no batch waiting, together; otherwise (and for a long poll) one. Concurrent
- * receives never hand out the same repository: FIFO locks a group while any of it is in flight.
+ * eight round trips of idle Jenkins capacity. During the ramp-up, once a full receive shows a
+ * backlog, it sends enough receives together to feed every idle worker that has no batch
+ * waiting, judged by how many repositories the last receive handed out; otherwise one. After
+ * the ramp-up the poller stays ahead of the workers one receive at a time: a run near its
+ * deadline never takes a burst of webhooks it would have to hand back, and a backlog of a few
+ * repositories does not cost a burst of empty receives every time one comes back full. Concurrent receives
+ * never hand out the same repository: FIFO locks a group while any of it is in flight.
  */
-export function receivesToSend({ concurrency, busyWorkers, inHand, lastReceiveFull, longPoll }: FanOutState): number {
+export function receivesToSend(state: FanOutState): number {
+  const { concurrency, busyWorkers, inHand, lastReceiveFull, repositoriesPerReceive, rampUpOver, longPoll } = state;
   const idleWithoutBatch = concurrency - busyWorkers - inHand;
-  if (longPoll || !lastReceiveFull || idleWithoutBatch <= 1) return 1;
-  return Math.min(idleWithoutBatch, MAX_RECEIVES_AT_ONCE);
+  if (rampUpOver || longPoll || !lastReceiveFull || idleWithoutBatch <= 1) return 1;
+  return Math.min(Math.ceil(idleWithoutBatch / Math.max(1, repositoriesPerReceive)), MAX_RECEIVES_AT_ONCE);
 }

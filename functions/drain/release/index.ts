@@ -34,6 +34,8 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
   };
   const ready: GroupBatch[] = [];
   let busyWorkers = 0;
+  /** Every worker has been busy at once, or receives sent together came back short: no more of them. */
+  let rampUpOver = false;
   let polling = true;
   /** Set when a delete lands: a receive may find the next webhook of its repositories. */
   let unlockedSinceReceive = false;
@@ -159,14 +161,16 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
         await workersWake.wait();
         continue;
       }
-      // A close that landed during a long poll must not release what that poll returned.
-      if (!run.stopped && !(await deps.spigotOpen())) run.stop('closed');
-      if (run.stopped) {
-        await holds.handBack(batch.messages.slice(batch.start), 'drain stopping');
-        continue;
-      }
+      // Busy from the moment it holds a batch: the poller must not count it as idle.
       busyWorkers += 1;
+      rampUpOver ||= busyWorkers >= options.concurrency;
       try {
+        // A close that landed during a long poll must not release what that poll returned.
+        if (!run.stopped && !(await deps.spigotOpen())) run.stop('closed');
+        if (run.stopped) {
+          await holds.handBack(batch.messages.slice(batch.start), 'drain stopping');
+          continue;
+        }
         await processBatch(batch);
       } finally {
         busyWorkers -= 1;
@@ -174,6 +178,9 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
       }
     }
   };
+
+  /** Repositories handed out by receives so far (for how many workers one receive feeds). */
+  let repositoriesReceived = 0;
 
   /** A receive's messages become batches in hand, one per repository, and workers are woken. */
   const takeIn = async (messages: HeldWebhook[]) => {
@@ -187,6 +194,7 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
       throw error;
     }
     for (const [groupId, groupMessages] of groups) ready.push({ groupId, messages: groupMessages, start: 0 });
+    repositoriesReceived += groups.size;
     workersWake.notifyAll(); // not the poller's own latch: that would cost an extra receive
   };
 
@@ -221,6 +229,7 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
     let lastReceiveShort = false;
     /** The first receive goes alone: an empty queue must not cost a burst of calls. */
     let firstReceive = true;
+    let lastRepositoriesPerReceive = 1;
     try {
       while (!run.stopped) {
         if (!deps.budget.canReceive()) break;
@@ -242,11 +251,16 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
         const longPoll = ready.length === 0 && freeWorker && (lastReceiveEmpty || busyWorkers === 0);
         const maxWait = busyWorkers > 0 ? Math.min(1, options.idleWaitSeconds) : options.idleWaitSeconds;
         const wait = longPoll ? Math.min(maxWait, deps.budget.receiveWindowSeconds()) : 0;
-        const count = receivesToSend({ concurrency: options.concurrency, busyWorkers, inHand: ready.length, lastReceiveFull: !lastReceiveShort && !firstReceive, longPoll: wait > 0 });
+        const count = receivesToSend({
+          concurrency: options.concurrency, busyWorkers, inHand: ready.length, lastReceiveFull: !lastReceiveShort && !firstReceive,
+          repositoriesPerReceive: lastRepositoriesPerReceive, rampUpOver, longPoll: wait > 0,
+        });
         firstReceive = false;
         stats.receiveCalls += count;
         unlockedSinceReceive = false;
+        const repositoriesBefore = repositoriesReceived;
         const { received, failure } = await receiveTogether(count, wait);
+        lastRepositoriesPerReceive = (repositoriesReceived - repositoriesBefore) / count;
         if (failure !== undefined) {
           // Whatever a failed receive may have handed out stays invisible until its visibility
           // timeout: safe. What the others returned is in hand and is sent before the run ends.
@@ -255,6 +269,7 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
         }
         lastReceiveEmpty = received === 0;
         lastReceiveShort = received < RECEIVE_BATCH * count;
+        rampUpOver ||= count > 1 && lastReceiveShort;
         if (lastReceiveEmpty) {
           if (wait > 0) continue; // SQS already waited for us
           // Repositories locked by pending deletes unlock when those land: send them now.
