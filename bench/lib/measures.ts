@@ -85,9 +85,7 @@ export interface RampUp {
 
 /** How long the consumer took to fill the cap from its first arrival at Jenkins. */
 export function rampUp(visits: readonly Visit[], cap: number): RampUp {
-  const events: Array<[number, number]> = [];
-  for (const v of visits) events.push([v.receivedAt, 1], [v.answeredAt, -1]);
-  events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const events = inFlightChanges(visits);
   if (events.length === 0) return { ms: NaN, idleSlotMs: NaN };
   const start = events[0][0];
   let inFlight = 0;
@@ -102,11 +100,19 @@ export function rampUp(visits: readonly Visit[], cap: number): RampUp {
   return { ms: NaN, idleSlotMs };
 }
 
-/** Most webhooks at Jenkins at once, from its timestamps (an answer and an arrival in the same ms do not overlap). */
-export function maxOverlap(visits: readonly Visit[]): number {
+/**
+ * [time, +1 arrival | -1 answer] for every visit, in time order; an answer sorts before an
+ * arrival in the same ms, so those two do not count as overlapping.
+ */
+function inFlightChanges(visits: readonly Visit[]): Array<[number, number]> {
   const events: Array<[number, number]> = [];
   for (const v of visits) events.push([v.receivedAt, 1], [v.answeredAt, -1]);
-  events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  return events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+}
+
+/** Most webhooks at Jenkins at once, from its timestamps (an answer and an arrival in the same ms do not overlap). */
+export function maxOverlap(visits: readonly Visit[]): number {
+  const events = inFlightChanges(visits);
   let now = 0;
   let max = 0;
   for (const [, d] of events) {

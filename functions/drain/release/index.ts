@@ -179,12 +179,9 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
     }
   };
 
-  /** Repositories handed out by receives so far (for how many workers one receive feeds). */
-  let repositoriesReceived = 0;
-
-  /** A receive's messages become batches in hand, one per repository, and workers are woken. */
-  const takeIn = async (messages: HeldWebhook[]) => {
-    if (messages.length === 0) return;
+  /** A receive's messages become batches in hand, one per repository, and workers are woken; returns the repositories. */
+  const takeIn = async (messages: HeldWebhook[]): Promise<number> => {
+    if (messages.length === 0) return 0;
     deps.received?.(messages);
     let groups: Map<string, HeldWebhook[]>;
     try {
@@ -194,8 +191,8 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
       throw error;
     }
     for (const [groupId, groupMessages] of groups) ready.push({ groupId, messages: groupMessages, start: 0 });
-    repositoriesReceived += groups.size;
     workersWake.notifyAll(); // not the poller's own latch: that would cost an extra receive
+    return groups.size;
   };
 
   /**
@@ -203,8 +200,9 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
    * taken in as it lands so a worker starts on the first while the others are on their way.
    * FIFO never hands one repository to two of them.
    */
-  const receiveTogether = async (count: number, wait: number): Promise<{ received: number; failure?: unknown }> => {
+  const receiveTogether = async (count: number, wait: number): Promise<{ received: number; repositories: number; failure?: unknown }> => {
     let received = 0;
+    let repositories = 0;
     let failure: unknown;
     const one = async () => {
       let messages: HeldWebhook[];
@@ -215,20 +213,18 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
         return;
       }
       received += messages.length;
-      await takeIn(messages);
+      repositories += await takeIn(messages);
     };
     const outcomes = await Promise.allSettled(Array.from({ length: count }, one));
     // A batch that could not be ordered was handed back: the run fails.
     const unordered = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (unordered) throw unordered.reason;
-    return { received, failure };
+    return { received, repositories, failure };
   };
 
   const poll = async () => {
     let lastReceiveEmpty = false;
     let lastReceiveShort = false;
-    /** The first receive goes alone: an empty queue must not cost a burst of calls. */
-    let firstReceive = true;
     let lastRepositoriesPerReceive = 1;
     try {
       while (!run.stopped) {
@@ -251,16 +247,15 @@ export async function releaseHeldWebhooks(deps: ReleaseDeps, options: ReleaseOpt
         const longPoll = ready.length === 0 && freeWorker && (lastReceiveEmpty || busyWorkers === 0);
         const maxWait = busyWorkers > 0 ? Math.min(1, options.idleWaitSeconds) : options.idleWaitSeconds;
         const wait = longPoll ? Math.min(maxWait, deps.budget.receiveWindowSeconds()) : 0;
+        // The first receive of a run goes alone (no receive yet, so none came back full): an empty queue must not cost a burst of calls.
         const count = receivesToSend({
-          concurrency: options.concurrency, busyWorkers, inHand: ready.length, lastReceiveFull: !lastReceiveShort && !firstReceive,
+          concurrency: options.concurrency, busyWorkers, inHand: ready.length, lastReceiveFull: stats.receiveCalls > 0 && !lastReceiveShort,
           repositoriesPerReceive: lastRepositoriesPerReceive, rampUpOver, longPoll: wait > 0,
         });
-        firstReceive = false;
         stats.receiveCalls += count;
         unlockedSinceReceive = false;
-        const repositoriesBefore = repositoriesReceived;
-        const { received, failure } = await receiveTogether(count, wait);
-        lastRepositoriesPerReceive = (repositoriesReceived - repositoriesBefore) / count;
+        const { received, repositories, failure } = await receiveTogether(count, wait);
+        lastRepositoriesPerReceive = repositories / count;
         if (failure !== undefined) {
           // Whatever a failed receive may have handed out stays invisible until its visibility
           // timeout: safe. What the others returned is in hand and is sent before the run ends.
