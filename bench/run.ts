@@ -77,18 +77,30 @@ function readmeBlock(bench: Bench, sizing: string | undefined): string {
   ].join('\n');
 }
 
+/** Any of these set makes a partial run, which --write refuses to record. */
+const PARTIAL_RUN_VARIABLES = ['BENCH_SKIP_SYNTH', 'BENCH_SKIP_LOCALSTACK', 'BENCH_N', 'BENCH_N2', 'BENCH_ROUNDS', 'BENCH_S1_RUNS', 'BENCH_DRAIN_PATCH', 'BENCH_SQS_ENDPOINT'];
+
+/** A positive whole number from the environment, or the default; anything else is an error that names it. */
+function countFromEnvironment(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a whole number of at least 1, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
   const envSet = (k: string) => process.env[k] !== undefined;
-  const partial = only.length > 0 || ['BENCH_SKIP_SYNTH', 'BENCH_SKIP_LOCALSTACK', 'BENCH_N', 'BENCH_N2', 'BENCH_ROUNDS', 'BENCH_S1_RUNS', 'BENCH_DRAIN_PATCH', 'BENCH_SQS_ENDPOINT'].some(envSet);
-  if (args.write && partial) throw new Error('--write records a full run only: unset BENCH_ONLY, BENCH_SKIP_SYNTH, BENCH_SKIP_LOCALSTACK, BENCH_N, BENCH_N2, BENCH_ROUNDS, BENCH_S1_RUNS, BENCH_DRAIN_PATCH and BENCH_SQS_ENDPOINT');
+  const partial = only.length > 0 || PARTIAL_RUN_VARIABLES.some(envSet);
+  if (args.write && partial) throw new Error(`--write records a full run only: unset BENCH_ONLY, ${PARTIAL_RUN_VARIABLES.join(', ')}`);
   const variant: DrainVariant = drainPatch ? { kind: 'patch', file: drainPatch } : { kind: 'tree' };
   const options: BenchOptions = {
-    n1: Number(process.env.BENCH_N ?? 1500),
-    n2: Number(process.env.BENCH_N2 ?? 3000),
-    rounds: Number(process.env.BENCH_ROUNDS ?? 5),
-    s1Runs: Number(process.env.BENCH_S1_RUNS ?? 5),
+    n1: countFromEnvironment('BENCH_N', 1500),
+    n2: countFromEnvironment('BENCH_N2', 3000),
+    rounds: countFromEnvironment('BENCH_ROUNDS', 5),
+    s1Runs: countFromEnvironment('BENCH_S1_RUNS', 5),
     variant,
     // The commit, not an annotated tag's own object: that is what the report names.
     baseline: args.baseline ? { kind: 'ref', ref: git('rev-parse', '--short', `${args.baseline}^{commit}`) } : undefined,

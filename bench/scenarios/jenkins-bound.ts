@@ -25,7 +25,6 @@ export function visitsOf(records: readonly DeliveryRecord[]): Visit[] {
     .map((d) => ({ repo: d.repo, receivedAt: d.receivedAt, answeredAt: d.answeredAt! }));
 }
 
-
 interface S1Run {
   readonly effective: number;
   readonly rampUpMs: number;
